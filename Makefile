@@ -1,0 +1,93 @@
+# The breakfast counter. `make run` sets up, builds and starts everything;
+# `make check` builds and runs every test. See README.md.
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANPREFIX ?= $(PREFIX)/share/man
+DESTDIR   ?=
+
+CC       ?= cc
+PKGS     := libzmq libsodium jansson sqlite3 ncursesw
+# Sanitizer builds go to their own folder: `make SAN=1 check`.
+ifeq ($(SAN),1)
+  BUILD  ?= build-san
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  OPT    := -O1 -g
+else
+  BUILD  ?= build
+  SANFLAGS :=
+  OPT    := -O2 -g
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
+            -Wno-missing-field-initializers -Iproto -Ibackend $(SANFLAGS) $(PKG_CFLAGS)
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(PKG_LIBS)
+
+PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c
+BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/service.c
+BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c
+TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+PROTO_OBJ   := $(call obj,$(PROTO_SRC))
+BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
+TUI_OBJ     := $(call obj,$(TUI_SRC))
+
+UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
+TOOLS       := $(BUILD)/tests/rawsend
+
+.PHONY: all run check check-san bench install uninstall clean deps
+all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c $(wildcard proto/*.h backend/*.h tui/*.h) | deps-checked
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Dependencies are checked once per build, before the first compile.
+.PHONY: deps-checked
+deps-checked:
+	@scripts/deps.sh --check
+
+$(BUILD)/counterd: $(BACKEND_OBJ) $(PROTO_OBJ) $(BUILD)/backend/counterd.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+run: all
+	@scripts/run.sh $(BUILD)
+
+check: all
+	@BUILD=$(BUILD) tests/run.sh
+
+# The whole suite again under AddressSanitizer and UBSan.
+check-san:
+	@$(MAKE) --no-print-directory SAN=1 check
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
+	install -m 755 $(BUILD)/counter $(BUILD)/counterd $(DESTDIR)$(BINDIR)/
+	install -m 644 man/counter.1 $(DESTDIR)$(MANPREFIX)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/counter $(DESTDIR)$(BINDIR)/counterd \
+	      $(DESTDIR)$(MANPREFIX)/man1/counter.1
+
+clean:
+	rm -rf build build-san

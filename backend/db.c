@@ -1,0 +1,193 @@
+/*
+ * db.c - SQLite with a statement cache and explicit transactions.
+ */
+#include "db.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB_MAX_STMTS 128
+
+struct db {
+    sqlite3 *h;
+    int nstmts;
+    const char *sql[DB_MAX_STMTS];
+    sqlite3_stmt *stmt[DB_MAX_STMTS];
+};
+
+db_t *db_open(const char *path, const char *synchronous, char *err, size_t errlen)
+{
+    db_t *db = calloc(1, sizeof *db);
+    if (!db)
+        abort();
+    int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                 SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        db_destroy(&db);
+        return NULL;
+    }
+    if (strcmp(synchronous, "NORMAL") != 0 && strcmp(synchronous, "FULL") != 0) {
+        snprintf(err, errlen, "sqlite.synchronous must be NORMAL or FULL");
+        db_destroy(&db);
+        return NULL;
+    }
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;",
+             synchronous);
+    if (sqlite3_busy_timeout(db->h, 5000) != SQLITE_OK || db_exec(db, pragmas) != 0) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db->h));
+        db_destroy(&db);
+        return NULL;
+    }
+    return db;
+}
+
+void db_destroy(db_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    db_t *db = *self_p;
+    for (int i = 0; i < db->nstmts; i++)
+        sqlite3_finalize(db->stmt[i]);
+    if (db->h && sqlite3_close(db->h) != SQLITE_OK)
+        log_warn("sqlite3_close: %s", sqlite3_errmsg(db->h));
+    free(db);
+    *self_p = NULL;
+}
+
+sqlite3 *db_handle(db_t *db)
+{
+    return db->h;
+}
+
+int db_exec(db_t *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("sql: %s (in: %.80s)", msg ? msg : sqlite3_errmsg(db->h), sql);
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+sqlite3_stmt *db_stmt(db_t *db, const char *sql)
+{
+    for (int i = 0; i < db->nstmts; i++) {
+        if (db->sql[i] == sql) {
+            sqlite3_reset(db->stmt[i]);
+            sqlite3_clear_bindings(db->stmt[i]);
+            return db->stmt[i];
+        }
+    }
+    if (db->nstmts == DB_MAX_STMTS) {
+        log_error("statement cache full");
+        return NULL;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_error("prepare: %s (in: %.80s)", sqlite3_errmsg(db->h), sql);
+        return NULL;
+    }
+    db->sql[db->nstmts] = sql;
+    db->stmt[db->nstmts++] = st;
+    return st;
+}
+
+int db_begin(db_t *db)
+{
+    return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_begin_read(db_t *db)
+{
+    return db_exec(db, "BEGIN DEFERRED");
+}
+
+int db_commit(db_t *db)
+{
+    return db_exec(db, "COMMIT");
+}
+
+void db_rollback(db_t *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        (void)db_exec(db, "ROLLBACK");
+}
+
+int db_step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        log_error("step: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        sqlite3_reset(st);
+        return -1;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+json_t *db_row(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    if (!o)
+        abort();
+    int n = sqlite3_column_count(st);
+    for (int i = 0; i < n; i++) {
+        json_t *v;
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER:
+            v = json_integer(sqlite3_column_int64(st, i));
+            break;
+        case SQLITE_FLOAT:
+            v = json_real(sqlite3_column_double(st, i));
+            break;
+        case SQLITE_NULL:
+            v = json_null();
+            break;
+        default:
+            v = json_stringn((const char *)sqlite3_column_text(st, i),
+                             (size_t)sqlite3_column_bytes(st, i));
+            if (!v)
+                v = json_string("?");
+            break;
+        }
+        if (!v || json_object_set_new(o, sqlite3_column_name(st, i), v) != 0)
+            abort();
+    }
+    return o;
+}
+
+json_t *db_rows(sqlite3_stmt *st)
+{
+    json_t *a = json_array();
+    if (!a)
+        abort();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_array_append_new(a, db_row(st)) != 0)
+            abort();
+    if (rc != SQLITE_DONE) {
+        log_error("step: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        json_decref(a);
+        a = NULL;
+    }
+    sqlite3_reset(st);
+    return a;
+}
+
+long long db_int(sqlite3_stmt *st, long long def)
+{
+    long long v = def;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        log_error("step: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+    sqlite3_reset(st);
+    return v;
+}

@@ -1,0 +1,342 @@
+/*
+ * service.c - the request loop shared by every worker.
+ */
+#include "service.h"
+#include "log.h"
+#include "zio.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define COUNTER_VERSION "0.1.0"
+#define BATCH_MAX 256
+#define TICK_MS 100
+
+struct service {
+    const svc_def_t *def;
+    config_t *cfg;
+    void *ctx;
+    void *router;
+    db_t *db;
+    bus_t *bus;
+    long long started_ms;
+    long long requests;
+    long long next_prune;
+    size_t queue_depth;    /* requests received and waiting behind the current one */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+db_t *service_db(service_t *svc) { return svc->db; }
+bus_t *service_bus(service_t *svc) { return svc->bus; }
+const config_t *service_config(service_t *svc) { return svc->cfg; }
+
+static const char *SCHEMA_REQ =
+    "CREATE TABLE IF NOT EXISTS req_log("
+    "  request_id TEXT PRIMARY KEY, command TEXT NOT NULL, caller TEXT NOT NULL,"
+    "  reply TEXT NOT NULL, at INTEGER NOT NULL);";
+static const char *SQL_REQ_GET = "SELECT command, caller, reply FROM req_log WHERE request_id = ?";
+static const char *SQL_REQ_PUT =
+    "INSERT INTO req_log(request_id, command, caller, reply, at) VALUES(?,?,?,?,?)";
+static const char *SQL_REQ_PRUNE = "DELETE FROM req_log WHERE at < ?";
+
+/* ---- replies ---- */
+
+static void send_reply(service_t *svc, const zio_msgs_t *env, size_t env_n, const char *rid,
+                       proto_status_t status, const json_t *body)
+{
+    char *text = proto_dump(body);
+    const char *st = proto_status_name(status);
+    const char *id = (rid && *rid) ? rid : "-";
+    proto_frame_t f[ZIO_MAX_FRAMES];
+    size_t n = 0;
+    for (size_t i = 0; i < env_n; i++)
+        f[n++] = env->frame[i];
+    f[n++] = (proto_frame_t){PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)};
+    f[n++] = (proto_frame_t){id, strlen(id)};
+    f[n++] = (proto_frame_t){st, strlen(st)};
+    f[n++] = (proto_frame_t){text, strlen(text)};
+    if (zio_send(svc->router, f, n, ZMQ_DONTWAIT) != 0)
+        log_warn("reply %s: %s", id, zmq_strerror(zmq_errno()));
+    free(text);
+}
+
+/* ---- built-in commands ---- */
+
+static json_t *health(service_t *svc)
+{
+    json_t *h = bus_health(svc->bus);
+    if (json_object_set_new(h, "service", json_string(svc->def->name)) != 0 ||
+        json_object_set_new(h, "alive", json_true()) != 0 ||
+        json_object_set_new(h, "ready", json_true()) != 0 ||
+        json_object_set_new(h, "version", json_string(COUNTER_VERSION)) != 0 ||
+        json_object_set_new(h, "pid", json_integer(getpid())) != 0 ||
+        json_object_set_new(h, "uptime_ms", json_integer(proto_mono_ms() - svc->started_ms)) != 0 ||
+        json_object_set_new(h, "requests", json_integer(svc->requests)) != 0 ||
+        json_object_set_new(h, "queue_depth", json_integer((json_int_t)svc->queue_depth)) != 0)
+        abort();
+    return h;
+}
+
+/* ---- dispatch ---- */
+
+static svc_cmd_fn find_handler(const svc_def_t *def, const char *name)
+{
+    for (const svc_cmd_t *c = def->commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c->fn;
+    return NULL;
+}
+
+/* The stored reply of an earlier request with this id, or NULL. */
+static json_t *replay_lookup(service_t *svc, const proto_req_t *req, proto_err_t *err, int *bad)
+{
+    *bad = 0;
+    sqlite3_stmt *st = db_stmt(svc->db, SQL_REQ_GET);
+    if (!st || sqlite3_bind_text(st, 1, req->request_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+        *bad = proto_fail(err, ERR_INTERNAL, NULL, "request log unavailable");
+        return NULL;
+    }
+    json_t *reply = NULL;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (strcmp((const char *)sqlite3_column_text(st, 0), req->command) != 0 ||
+            strcmp((const char *)sqlite3_column_text(st, 1), req->caller_raw) != 0)
+            *bad = proto_fail(err, ERR_CONFLICT, "request_id",
+                              "request id %s was already used for another request",
+                              req->request_id);
+        else
+            reply = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    } else if (rc != SQLITE_DONE) {
+        *bad = proto_fail(err, ERR_INTERNAL, NULL, "request log: %s",
+                          sqlite3_errmsg(db_handle(svc->db)));
+    }
+    sqlite3_reset(st);
+    return reply;
+}
+
+static int replay_store(service_t *svc, const proto_req_t *req, const json_t *result)
+{
+    char *text = proto_dump(result);
+    sqlite3_stmt *st = db_stmt(svc->db, SQL_REQ_PUT);
+    int rc = -1;
+    if (st && sqlite3_bind_text(st, 1, req->request_id, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(st, 2, req->command, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(st, 3, req->caller_raw, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+        sqlite3_bind_int64(st, 5, proto_now_ms()) == SQLITE_OK)
+        rc = db_step_done(st);
+    free(text);
+    return rc;
+}
+
+/* Handle one decoded request; returns the status and sets *out (owned). */
+static proto_status_t dispatch(service_t *svc, const proto_req_t *req, json_t **out,
+                               proto_err_t *err)
+{
+    *out = NULL;
+    const proto_cmd_t *cmd = proto_cmd_find(req->command);
+    if (!cmd || (strcmp(cmd->service, "*") != 0 && strcmp(cmd->service, svc->def->name) != 0))
+        return proto_fail(err, ERR_BAD_REQUEST, "command", "unknown command '%s' for %s",
+                          req->command, svc->def->name);
+    if (!(cmd->roles & req->caller.role))
+        return proto_fail(err, ERR_FORBIDDEN, NULL, "%s may not call %s",
+                          proto_role_name(req->caller.role), cmd->name);
+    json_t *body = proto_validate(cmd, req->body, err);
+    if (!body)
+        return err->status;
+
+    proto_status_t status = ERR_OK;
+    if (strcmp(cmd->name, "health") == 0) {
+        *out = health(svc);
+    } else if (strcmp(cmd->name, "events.since") == 0) {
+        json_t *after = json_object_get(body, "after"), *limit = json_object_get(body, "limit");
+        *out = bus_since(svc->bus, after ? json_integer_value(after) : 0,
+                         limit ? json_integer_value(limit) : 1000);
+        if (!*out)
+            status = proto_fail(err, ERR_INTERNAL, NULL, "cannot read the outbox");
+    } else {
+        svc_cmd_fn fn = find_handler(svc->def, cmd->name);
+        if (!fn) {
+            status = proto_fail(err, ERR_BAD_REQUEST, "command", "unknown command '%s' for %s",
+                                req->command, svc->def->name);
+        } else if (!cmd->writes) {
+            status = (proto_status_t)fn(svc, req, body, out, err);
+        } else if (db_begin(svc->db) != 0) {
+            status = proto_fail(err, ERR_INTERNAL, NULL, "cannot start a transaction");
+        } else {
+            int bad;
+            json_t *again = replay_lookup(svc, req, err, &bad);
+            if (bad) {
+                status = (proto_status_t)bad;
+                db_rollback(svc->db);
+            } else if (again) {
+                *out = again;       /* a retry: the first answer, nothing written */
+                db_rollback(svc->db);
+            } else {
+                status = (proto_status_t)fn(svc, req, body, out, err);
+                if (status == ERR_OK && !*out)
+                    *out = json_object();
+                if (status == ERR_OK && (replay_store(svc, req, *out) != 0 || db_commit(svc->db) != 0))
+                    status = proto_fail(err, ERR_INTERNAL, NULL, "cannot commit");
+                if (status != ERR_OK) {
+                    db_rollback(svc->db);
+                    json_decref(*out);
+                    *out = NULL;
+                } else {
+                    bus_flush(svc->bus);
+                }
+            }
+        }
+    }
+    json_decref(body);
+    if (status == ERR_OK && !*out)
+        *out = json_object();
+    return status;
+}
+
+/* One message off the ROUTER: [identity][empty]?[5 frames]. */
+static void handle_message(service_t *svc, zio_msgs_t *m)
+{
+    svc->requests++;
+    /* The envelope: the identity, and the empty delimiter REQ peers add. */
+    size_t env = 1;
+    if (m->n >= 2 && m->frame[1].size == 0)
+        env = 2;
+    proto_req_t req;
+    proto_err_t err;
+    json_t *out = NULL;
+    proto_status_t status;
+    if (m->total != m->n) {
+        memset(&req, 0, sizeof req);
+        status = proto_fail(&err, ERR_BAD_REQUEST, "frames", "too many frames (%zu)", m->total);
+    } else if (proto_req_decode(m->frame + env, m->n - env, &req, &err) != 0) {
+        status = err.status;
+    } else {
+        status = dispatch(svc, &req, &out, &err);
+    }
+    if (status != ERR_OK) {
+        json_decref(out);
+        out = proto_err_body(&err);
+        if (status == ERR_INTERNAL)
+            log_error("%s: %s", req.command, err.message);
+    }
+    send_reply(svc, m, env, req.request_id, status, out);
+    json_decref(out);
+    proto_req_clear(&req);
+}
+
+static void prune(service_t *svc)
+{
+    long long now = proto_mono_ms();
+    if (now < svc->next_prune)
+        return;
+    svc->next_prune = now + 60000;
+    sqlite3_stmt *st = db_stmt(svc->db, SQL_REQ_PRUNE);
+    long long keep_ms = config_get_long(svc->cfg, "requests.keep_ms", 24L * 3600 * 1000);
+    if (st && sqlite3_bind_int64(st, 1, proto_now_ms() - keep_ms) == SQLITE_OK)
+        (void)db_step_done(st);
+}
+
+static int loop(service_t *svc)
+{
+    static zio_msgs_t batch[BATCH_MAX];
+    while (!stop_requested) {
+        zmq_pollitem_t items[2] = {{svc->router, 0, ZMQ_POLLIN, 0}, {NULL, 0, ZMQ_POLLIN, 0}};
+        int nitems = 1;
+        void *sub = bus_sub_socket(svc->bus);
+        if (sub) {
+            items[1].socket = sub;
+            nitems = 2;
+        }
+        int rc = zmq_poll(items, nitems, TICK_MS);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("zmq_poll: %s", zmq_strerror(errno));
+            return 1;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            size_t n = 0;
+            while (n < BATCH_MAX && zio_recv(svc->router, &batch[n], ZMQ_DONTWAIT) == 0)
+                n++;
+            for (size_t i = 0; i < n; i++) {
+                svc->queue_depth = n - i - 1;
+                handle_message(svc, &batch[i]);
+                zio_msgs_close(&batch[i]);
+            }
+            svc->queue_depth = 0;
+        }
+        if (nitems == 2 && (items[1].revents & ZMQ_POLLIN))
+            bus_on_readable(svc->bus);
+        bus_tick(svc->bus);
+        prune(svc);
+    }
+    return 0;
+}
+
+int service_run(const svc_def_t *def, config_t *cfg)
+{
+    service_t svc = {.def = def, .cfg = cfg, .started_ms = proto_mono_ms()};
+    int status = 1;
+    char path[4200], err[512], ep[512];
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+        return 1;
+    signal(SIGPIPE, SIG_IGN);
+
+    char dbfile[64];
+    snprintf(dbfile, sizeof dbfile, "%s.db", def->name);
+    if (config_path(cfg, "data", dbfile, path, sizeof path) != 0) {
+        log_error("data path too long");
+        return 1;
+    }
+    svc.db = db_open(path, config_get(cfg, "sqlite.synchronous", "NORMAL"), err, sizeof err);
+    if (!svc.db) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (db_exec(svc.db, SCHEMA_REQ) != 0 || (def->schema && db_exec(svc.db, def->schema) != 0))
+        goto out;
+    svc.ctx = zmq_ctx_new();
+    if (!svc.ctx) {
+        log_error("zmq_ctx_new: %s", zmq_strerror(errno));
+        goto out;
+    }
+    svc.bus = bus_new(svc.ctx, cfg, svc.db, def->name);
+    if (!svc.bus)
+        goto out;
+    if (config_endpoint(cfg, def->name, "req", ep, sizeof ep) != 0)
+        goto out;
+    svc.router = zio_socket(svc.ctx, ZMQ_ROUTER, 1);
+    if (!svc.router || zio_bind(svc.router, ep) != 0) {
+        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    if (def->start && def->start(&svc) != 0) {
+        log_error("start failed");
+        goto out;
+    }
+    log_info("ready on %s", ep);
+    status = loop(&svc);
+    log_info("stopping");
+out:
+    zio_close(&svc.router);
+    bus_destroy(&svc.bus);
+    if (svc.ctx && zmq_ctx_term(svc.ctx) != 0)
+        log_warn("zmq_ctx_term: %s", zmq_strerror(errno));
+    db_destroy(&svc.db);
+    return status;
+}

@@ -1,0 +1,54 @@
+/*
+ * service.h - the runtime every backend worker shares: its database, its bus,
+ * the request loop on a ROUTER socket, request-id deduplication, the health
+ * and events.since commands, signals and shutdown. A service adds only its
+ * domain: a schema, command handlers and event handlers (svc_*.c).
+ *
+ * A write command's handler runs inside one BEGIN IMMEDIATE transaction
+ * together with the events it emits and the record of its request id; the
+ * reply is sent only after COMMIT. So an acknowledged change survives a kill,
+ * and a retried request (same id) gets the first answer again, changing
+ * nothing.
+ */
+#ifndef SERVICE_H
+#define SERVICE_H
+
+#include "bus.h"
+#include "config.h"
+#include "db.h"
+#include "proto.h"
+
+typedef struct service service_t;
+
+/* A command handler. body is validated against the command's schema. On
+ * success set *result (a new reference, NULL means {}) and return 0; on
+ * failure return proto_fail(err, ...). Writes happen only through db/bus of
+ * the service; never call another service from inside a write handler. */
+typedef int (*svc_cmd_fn)(service_t *svc, const proto_req_t *req, const json_t *body,
+                          json_t **result, proto_err_t *err);
+
+typedef struct {
+    const char *name;
+    svc_cmd_fn fn;
+} svc_cmd_t;
+
+typedef struct {
+    const char *name;                  /* "catalog" */
+    const char *schema;                /* CREATE TABLE IF NOT EXISTS ... */
+    const svc_cmd_t *commands;         /* terminated by a NULL name */
+    int (*start)(service_t *svc);      /* subscriptions etc.; may be NULL */
+} svc_def_t;
+
+db_t *service_db(service_t *svc);
+bus_t *service_bus(service_t *svc);
+const config_t *service_config(service_t *svc);
+
+/* Run def until SIGTERM/SIGINT. Returns the process exit status. */
+int service_run(const svc_def_t *def, config_t *cfg);
+
+/* Services of this binary (svc_*.c). */
+extern const svc_def_t svc_customer;
+extern const svc_def_t svc_catalog;
+extern const svc_def_t svc_view;
+
+#endif

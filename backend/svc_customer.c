@@ -1,0 +1,201 @@
+/*
+ * svc_customer.c - customers: sign up, update, withdraw, list, show (F1).
+ *
+ * A customer caller may only read and change their own record (subject =
+ * customer id); managers and our own services may act on any.
+ */
+#include "log.h"
+#include "service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS customers("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '',"
+    "  age INTEGER CHECK (age IS NULL OR age >= 0),"
+    "  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','withdrawn')),"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);";
+
+static const char *SQL_ADD =
+    "INSERT INTO customers(name, phone, address, age, created_at, updated_at) "
+    "VALUES(?,?,?,?,?,?)";
+static const char *SQL_GET =
+    "SELECT id, name, phone, address, age, status, created_at, updated_at "
+    "FROM customers WHERE id = ?";
+static const char *SQL_LIST =
+    "SELECT id, name, phone, address, age, status, created_at, updated_at "
+    "FROM customers ORDER BY id";
+static const char *SQL_UPDATE =
+    "UPDATE customers SET name = COALESCE(?, name), phone = COALESCE(?, phone),"
+    " address = COALESCE(?, address), age = COALESCE(?, age), updated_at = ? WHERE id = ?";
+static const char *SQL_WITHDRAW =
+    "UPDATE customers SET status = 'withdrawn', updated_at = ? WHERE id = ?";
+
+static int bind_opt_text(sqlite3_stmt *st, int i, const json_t *v)
+{
+    return v ? sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT)
+             : sqlite3_bind_null(st, i);
+}
+
+static int bind_opt_int(sqlite3_stmt *st, int i, const json_t *v)
+{
+    return v ? sqlite3_bind_int64(st, i, json_integer_value(v)) : sqlite3_bind_null(st, i);
+}
+
+/* The customer row as an object, or NULL (not_found / internal in err). */
+static json_t *load(service_t *svc, long long id, proto_err_t *err)
+{
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_GET);
+    if (!st || sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
+        proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        return NULL;
+    }
+    json_t *rows = db_rows(st);
+    if (!rows) {
+        proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        return NULL;
+    }
+    json_t *row = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    if (!row)
+        proto_fail(err, ERR_NOT_FOUND, "id", "customer %lld does not exist", id);
+    return row;
+}
+
+/* Customers may only touch their own record. */
+static int check_owner(const proto_req_t *req, long long id, proto_err_t *err)
+{
+    if (req->caller.role != ROLE_CUSTOMER)
+        return 0;
+    if (atoll(req->caller.subject) != id)
+        return proto_fail(err, ERR_FORBIDDEN, "id", "customers may only act on their own account");
+    return 0;
+}
+
+static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                   proto_err_t *err)
+{
+    (void)req;
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
+    const json_t *phone = json_object_get(body, "phone"), *addr = json_object_get(body, "address");
+    if (!st ||
+        sqlite3_bind_text(st, 1, json_string_value(json_object_get(body, "name")), -1,
+                          SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, phone ? json_string_value(phone) : "", -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, addr ? json_string_value(addr) : "", -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        bind_opt_int(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot store the customer");
+    long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
+    json_t *row = load(svc, id, err);
+    if (!row)
+        return err->status;
+    json_t *ev = json_deep_copy(row);
+    json_object_del(ev, "id");
+    if (bus_emit(service_bus(svc), "CustomerRegistered", "customerId", id, ev) != 0) {
+        json_decref(row);
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
+    }
+    *result = row;
+    return 0;
+}
+
+static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body,
+                      json_t **result, proto_err_t *err)
+{
+    long long id = json_integer_value(json_object_get(body, "id"));
+    if (check_owner(req, id, err))
+        return err->status;
+    json_t *row = load(svc, id, err);
+    if (!row)
+        return err->status;
+    int withdrawn = strcmp(json_string_value(json_object_get(row, "status")), "withdrawn") == 0;
+    json_decref(row);
+    if (withdrawn)
+        return proto_fail(err, ERR_CONFLICT, "id", "customer %lld has withdrawn", id);
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_UPDATE);
+    if (!st || bind_opt_text(st, 1, json_object_get(body, "name")) != SQLITE_OK ||
+        bind_opt_text(st, 2, json_object_get(body, "phone")) != SQLITE_OK ||
+        bind_opt_text(st, 3, json_object_get(body, "address")) != SQLITE_OK ||
+        bind_opt_int(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 6, id) != SQLITE_OK || db_step_done(st) != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot update the customer");
+    row = load(svc, id, err);
+    if (!row)
+        return err->status;
+    json_t *ev = json_deep_copy(body);
+    json_object_del(ev, "id");
+    if (bus_emit(service_bus(svc), "CustomerUpdated", "customerId", id, ev) != 0) {
+        json_decref(row);
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
+    }
+    *result = row;
+    return 0;
+}
+
+static int cmd_withdraw(service_t *svc, const proto_req_t *req, const json_t *body,
+                        json_t **result, proto_err_t *err)
+{
+    long long id = json_integer_value(json_object_get(body, "id"));
+    if (check_owner(req, id, err))
+        return err->status;
+    json_t *row = load(svc, id, err);
+    if (!row)
+        return err->status;
+    int withdrawn = strcmp(json_string_value(json_object_get(row, "status")), "withdrawn") == 0;
+    json_decref(row);
+    if (withdrawn)
+        return proto_fail(err, ERR_CONFLICT, "id", "customer %lld has already withdrawn", id);
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_WITHDRAW);
+    if (!st || sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, id) != SQLITE_OK || db_step_done(st) != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot withdraw the customer");
+    if (bus_emit(service_bus(svc), "CustomerWithdrawn", "customerId", id, NULL) != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
+    *result = load(svc, id, err);
+    return *result ? 0 : err->status;
+}
+
+static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    (void)req;
+    (void)body;
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
+    json_t *rows = st ? db_rows(st) : NULL;
+    if (!rows)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    *result = json_pack("{s:o}", "items", rows);
+    return 0;
+}
+
+static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    long long id = json_integer_value(json_object_get(body, "id"));
+    if (check_owner(req, id, err))
+        return err->status;
+    *result = load(svc, id, err);
+    return *result ? 0 : err->status;
+}
+
+static const svc_cmd_t commands[] = {
+    {"customer.add", cmd_add},
+    {"customer.update", cmd_update},
+    {"customer.withdraw", cmd_withdraw},
+    {"customer.list", cmd_list},
+    {"customer.show", cmd_show},
+    {NULL, NULL},
+};
+
+const svc_def_t svc_customer = {"customer", SCHEMA, commands, NULL};

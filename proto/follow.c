@@ -1,0 +1,244 @@
+/*
+ * follow.c - sequenced subscription with catch-up (Clone pattern).
+ */
+#include "follow.h"
+#include "client.h"
+#include "zio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FOLLOW_MAX 8
+#define CATCHUP_BATCH 1000
+#define RETRY_MS 1000
+
+typedef struct {
+    char publisher[32];
+    long long applied;     /* last sequence applied */
+    long long latest;      /* highest sequence the publisher announced */
+    long long retry_at;    /* monotonic ms before which catch-up is not retried */
+    client_t *client;
+} feed_t;
+
+struct follow {
+    void *ctx;
+    const config_t *cfg;
+    void *sub;
+    char caller[PROTO_MAX_ID + 1];
+    follow_apply_fn fn;
+    void *arg;
+    int nfeeds;
+    feed_t feeds[FOLLOW_MAX];
+};
+
+follow_t *follow_new(void *ctx, const config_t *cfg, const char *caller, follow_apply_fn fn,
+                     void *arg)
+{
+    follow_t *f = calloc(1, sizeof *f);
+    if (!f)
+        abort();
+    f->ctx = ctx;
+    f->cfg = cfg;
+    f->fn = fn;
+    f->arg = arg;
+    snprintf(f->caller, sizeof f->caller, "%s", caller);
+    f->sub = zio_socket(ctx, ZMQ_SUB, 1);
+    int hwm = 100000;
+    if (!f->sub || zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+        zmq_setsockopt(f->sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0) {
+        zio_close(&f->sub);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void follow_destroy(follow_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    follow_t *f = *self_p;
+    for (int i = 0; i < f->nfeeds; i++)
+        client_destroy(&f->feeds[i].client);
+    zio_close(&f->sub);
+    free(f);
+    *self_p = NULL;
+}
+
+int follow_add(follow_t *f, const char *publisher, long long position)
+{
+    if (f->nfeeds == FOLLOW_MAX)
+        return -1;
+    char pub_ep[512], req_ep[512];
+    if (config_endpoint(f->cfg, publisher, "pub", pub_ep, sizeof pub_ep) != 0 ||
+        config_endpoint(f->cfg, publisher, "req", req_ep, sizeof req_ep) != 0)
+        return -1;
+    feed_t *fd = &f->feeds[f->nfeeds];
+    memset(fd, 0, sizeof *fd);
+    snprintf(fd->publisher, sizeof fd->publisher, "%s", publisher);
+    fd->applied = position;
+    fd->latest = position;
+    fd->client = client_new(f->ctx, req_ep);
+    if (!fd->client)
+        return -1;
+    client_set_caller(fd->client, f->caller);
+    client_set_timeout(fd->client, 2000, 1);
+    if (zmq_connect(f->sub, pub_ep) != 0) {
+        client_destroy(&fd->client);
+        return -1;
+    }
+    f->nfeeds++;
+    return 0;
+}
+
+void *follow_socket(follow_t *f)
+{
+    return f->sub;
+}
+
+static feed_t *feed_find(follow_t *f, const char *publisher, size_t len)
+{
+    for (int i = 0; i < f->nfeeds; i++)
+        if (strlen(f->feeds[i].publisher) == len && memcmp(f->feeds[i].publisher, publisher, len) == 0)
+            return &f->feeds[i];
+    return NULL;
+}
+
+/* Ask the publisher for everything after our position, in batches. */
+static int catch_up(follow_t *f, feed_t *fd)
+{
+    for (;;) {
+        json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)fd->applied, "limit",
+                                 CATCHUP_BATCH);
+        if (!body)
+            abort();
+        proto_rep_t rep;
+        proto_err_t err;
+        int rc = client_call(fd->client, "events.since", body, NULL, &rep, &err);
+        json_decref(body);
+        if (rc != 0 || rep.status != ERR_OK) {
+            if (rc == 0)
+                proto_rep_clear(&rep);
+            fd->retry_at = proto_mono_ms() + RETRY_MS;
+            return -1;
+        }
+        json_t *events = json_object_get(rep.body, "events");
+        json_t *last = json_object_get(rep.body, "last_seq");
+        if (json_is_integer(last) && json_integer_value(last) > fd->latest)
+            fd->latest = json_integer_value(last);
+        size_t n = json_array_size(events);
+        /* Trust nothing: the run must start right after our position and be
+         * contiguous, or it is not applied. */
+        size_t ok = 0;
+        for (size_t i = 0; i < n; i++) {
+            json_t *ev = json_array_get(events, i);
+            if (proto_event_check(ev) != 0 ||
+                json_integer_value(json_object_get(ev, "seq")) != fd->applied + 1 + (long long)i)
+                break;
+            ok++;
+        }
+        int applied = 0;
+        if (ok > 0) {
+            json_t *run = ok == n ? json_incref(events) : json_array();
+            for (size_t i = 0; ok != n && i < ok; i++)
+                json_array_append(run, json_array_get(events, i));
+            if (f->fn(f->arg, fd->publisher, run) == 0) {
+                fd->applied += (long long)ok;
+                applied = 1;
+            }
+            json_decref(run);
+        }
+        proto_rep_clear(&rep);
+        if (ok > 0 && !applied) {
+            fd->retry_at = proto_mono_ms() + RETRY_MS;
+            return -1;
+        }
+        if (ok < (size_t)CATCHUP_BATCH || ok != n)
+            return 0;
+    }
+}
+
+static void on_message(follow_t *f, const zio_msgs_t *m)
+{
+    if (m->n != 2 || m->total != 2)
+        return;
+    const char *topic = m->frame[0].data;
+    size_t tlen = m->frame[0].size;
+    const char *dot = memchr(topic, '.', tlen);
+    if (!dot)
+        return;
+    feed_t *fd = feed_find(f, topic, (size_t)(dot - topic));
+    if (!fd)
+        return;
+    json_t *ev = json_loadb(m->frame[1].data, m->frame[1].size, 0, NULL);
+    if (!ev)
+        return;
+    size_t rest = tlen - (size_t)(dot - topic) - 1;
+    json_t *seqj = json_object_get(ev, "seq");
+    long long seq = json_is_integer(seqj) ? json_integer_value(seqj) : 0;
+    if (seq > fd->latest)
+        fd->latest = seq;
+    int heartbeat = rest == strlen(PROTO_HB_TYPE) && memcmp(dot + 1, PROTO_HB_TYPE, rest) == 0;
+    if (!heartbeat && seq == fd->applied + 1 && proto_event_check(ev) == 0) {
+        json_t *run = json_array();
+        if (!run || json_array_append(run, ev) != 0)
+            abort();
+        if (f->fn(f->arg, fd->publisher, run) == 0)
+            fd->applied = seq;
+        json_decref(run);
+    } else if (seq > fd->applied && proto_mono_ms() >= fd->retry_at) {
+        /* A gap, or a heartbeat ahead of us: fetch what we missed. */
+        (void)catch_up(f, fd);
+    }
+    json_decref(ev);
+}
+
+int follow_on_readable(follow_t *f)
+{
+    for (int i = 0; i < 10000; i++) {
+        zio_msgs_t m;
+        if (zio_recv(f->sub, &m, ZMQ_DONTWAIT) != 0)
+            return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        on_message(f, &m);
+        zio_msgs_close(&m);
+    }
+    return 0;
+}
+
+void follow_tick(follow_t *f, int force)
+{
+    long long now = proto_mono_ms();
+    for (int i = 0; i < f->nfeeds; i++) {
+        feed_t *fd = &f->feeds[i];
+        if ((force || fd->latest > fd->applied) && now >= fd->retry_at)
+            (void)catch_up(f, fd);
+    }
+}
+
+json_t *follow_positions(const follow_t *f)
+{
+    json_t *a = json_array();
+    if (!a)
+        abort();
+    for (int i = 0; i < f->nfeeds; i++) {
+        const feed_t *fd = &f->feeds[i];
+        long long lag = fd->latest > fd->applied ? fd->latest - fd->applied : 0;
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "publisher", fd->publisher, "applied",
+                              (json_int_t)fd->applied, "latest", (json_int_t)fd->latest, "lag",
+                              (json_int_t)lag);
+        if (!o || json_array_append_new(a, o) != 0)
+            abort();
+    }
+    return a;
+}
+
+long long follow_total_lag(const follow_t *f)
+{
+    long long lag = 0;
+    for (int i = 0; i < f->nfeeds; i++)
+        if (f->feeds[i].latest > f->feeds[i].applied)
+            lag += f->feeds[i].latest - f->feeds[i].applied;
+    return lag;
+}

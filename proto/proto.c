@@ -1,0 +1,531 @@
+/*
+ * proto.c - CTR/1 codec: statuses, the command table, validation, frames, events.
+ */
+#include "proto.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *status_names[ERR__COUNT] = {
+    "ok", "bad_request", "not_found", "conflict", "insufficient_stock",
+    "payment_declined", "payment_busy", "unavailable", "forbidden", "internal",
+};
+
+const char *proto_status_name(proto_status_t s)
+{
+    return (s >= 0 && s < ERR__COUNT) ? status_names[s] : "internal";
+}
+
+int proto_status_from_name(const char *name)
+{
+    for (int i = 0; i < ERR__COUNT; i++)
+        if (strcmp(status_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int proto_fail(proto_err_t *e, proto_status_t status, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    e->status = status;
+    e->retry_after_ms = 0;
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    return (int)status;
+}
+
+/* ---- The command table: the one place every command is defined. ---- */
+
+#define ROLES_STAFF (ROLE_MANAGER | ROLE_SYSTEM)
+#define F_ID {"id", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}
+
+static const proto_cmd_t commands[] = {
+    {"health", "*", false, false, ROLE_ANY, "liveness, readiness and bus positions", {{0}}},
+    {"events.since", "*", false, false, ROLE_ANY, "the publisher's events after a sequence number",
+     {{"after", FT_INT, FF_NONNEG, NULL}, {"limit", FT_INT, FF_POSITIVE, NULL}, {0}}},
+
+    {"customer.add", "customer", true, false, ROLE_ANY, "sign up a customer",
+     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY, NULL},
+      {"phone", FT_STR, 0, NULL},
+      {"address", FT_STR, 0, NULL},
+      {"age", FT_INT, FF_NONNEG, NULL},
+      {0}}},
+    {"customer.update", "customer", true, true, ROLE_ANY, "change a customer's details",
+     {F_ID,
+      {"name", FT_STR, FF_NONEMPTY, NULL},
+      {"phone", FT_STR, 0, NULL},
+      {"address", FT_STR, 0, NULL},
+      {"age", FT_INT, FF_NONNEG, NULL},
+      {0}}},
+    {"customer.withdraw", "customer", true, false, ROLE_ANY, "withdraw a customer", {F_ID, {0}}},
+    {"customer.list", "customer", false, false, ROLES_STAFF | ROLE_DELIVERY, "all customers", {{0}}},
+    {"customer.show", "customer", false, false, ROLE_ANY, "one customer", {F_ID, {0}}},
+
+    {"catalog.add", "catalog", true, false, ROLES_STAFF, "register a food",
+     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY, NULL},
+      {"price", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
+      {"stock", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
+      {0}}},
+    {"catalog.update", "catalog", true, true, ROLES_STAFF, "change a food's name, price or stock",
+     {F_ID,
+      {"name", FT_STR, FF_NONEMPTY, NULL},
+      {"price", FT_INT, FF_NONNEG, NULL},
+      {"stock", FT_INT, FF_NONNEG, NULL},
+      {0}}},
+    {"catalog.delete", "catalog", true, false, ROLES_STAFF, "delete a food", {F_ID, {0}}},
+    {"catalog.list", "catalog", false, false, ROLE_ANY, "the catalog (foods and stock)", {{0}}},
+    {"catalog.show", "catalog", false, false, ROLE_ANY, "one food", {F_ID, {0}}},
+
+    {"view.catalog", "view", false, false, ROLE_ANY, "the catalog view (read model)",
+     {{"search", FT_STR, 0, NULL}, {0}}},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const proto_cmd_t *proto_cmd_find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+const proto_cmd_t *proto_cmd_at(size_t i)
+{
+    return i < NCOMMANDS ? &commands[i] : NULL;
+}
+
+/* Is `key` the field's name or one of its aliases? */
+static bool field_matches(const proto_field_t *f, const char *key)
+{
+    if (strcmp(f->name, key) == 0)
+        return true;
+    if (!f->aliases)
+        return false;
+    size_t klen = strlen(key);
+    const char *p = f->aliases;
+    while (*p) {
+        const char *end = strchr(p, ' ');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == klen && strncasecmp(p, key, len) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+static const proto_field_t *field_find(const proto_cmd_t *cmd, const char *key)
+{
+    for (const proto_field_t *f = cmd->fields; f->name; f++)
+        if (field_matches(f, key))
+            return f;
+    return NULL;
+}
+
+static int check_value(const proto_field_t *f, const json_t *v, proto_err_t *err)
+{
+    switch (f->type) {
+    case FT_INT: {
+        if (!json_is_integer(v))
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must be an integer", f->name);
+        json_int_t n = json_integer_value(v);
+        if ((f->flags & FF_NONNEG) && n < 0)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must not be negative", f->name);
+        if ((f->flags & FF_POSITIVE) && n < 1)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must be 1 or more", f->name);
+        if (n > (json_int_t)1000000000000LL || n < -(json_int_t)1000000000000LL)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s is out of range", f->name);
+        return 0;
+    }
+    case FT_BOOL:
+        if (!json_is_boolean(v))
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must be true or false", f->name);
+        return 0;
+    case FT_STR: {
+        if (!json_is_string(v))
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must be a string", f->name);
+        const char *s = json_string_value(v);
+        size_t len = json_string_length(v);
+        if (len > PROTO_MAX_STR)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s is longer than %d bytes",
+                              f->name, PROTO_MAX_STR);
+        if (strlen(s) != len)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s contains a NUL byte", f->name);
+        for (size_t i = 0; i < len; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                return proto_fail(err, ERR_BAD_REQUEST, f->name,
+                                  "%s contains a control character", f->name);
+        if (f->flags & FF_NONEMPTY) {
+            bool blank = true;
+            for (size_t i = 0; i < len; i++)
+                if (!isspace((unsigned char)s[i]))
+                    blank = false;
+            if (blank)
+                return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must not be empty", f->name);
+        }
+        return 0;
+    }
+    }
+    return proto_fail(err, ERR_INTERNAL, f->name, "unknown field type");
+}
+
+json_t *proto_validate(const proto_cmd_t *cmd, const json_t *body, proto_err_t *err)
+{
+    if (!json_is_object(body)) {
+        proto_fail(err, ERR_BAD_REQUEST, "", "the body must be a JSON object");
+        return NULL;
+    }
+    json_t *out = json_object();
+    if (!out)
+        abort();
+    const char *key;
+    json_t *value;
+    size_t optional = 0;
+    json_object_foreach((json_t *)body, key, value) {
+        const proto_field_t *f = field_find(cmd, key);
+        if (!f) {
+            proto_fail(err, ERR_BAD_REQUEST, key, "unknown field '%s' for %s", key, cmd->name);
+            goto fail;
+        }
+        if (json_object_get(out, f->name)) {
+            proto_fail(err, ERR_BAD_REQUEST, f->name, "%s is given twice", f->name);
+            goto fail;
+        }
+        if (check_value(f, value, err) != 0)
+            goto fail;
+        if (json_object_set(out, f->name, value) != 0)
+            abort();
+        if (!(f->flags & FF_REQUIRED))
+            optional++;
+    }
+    for (const proto_field_t *f = cmd->fields; f->name; f++) {
+        if ((f->flags & FF_REQUIRED) && !json_object_get(out, f->name)) {
+            proto_fail(err, ERR_BAD_REQUEST, f->name, "missing field: %s", f->name);
+            goto fail;
+        }
+    }
+    if (cmd->any_field && optional == 0) {
+        proto_fail(err, ERR_BAD_REQUEST, "", "nothing to change: give at least one field");
+        goto fail;
+    }
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+/* Strict decimal integer: optional sign, digits only, within range. */
+static int parse_int(const char *s, long long *out)
+{
+    if (*s == '\0')
+        return -1;
+    const char *p = s;
+    if (*p == '-' || *p == '+')
+        p++;
+    if (*p == '\0')
+        return -1;
+    for (const char *q = p; *q; q++)
+        if (!isdigit((unsigned char)*q))
+            return -1;
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Record a usage problem for proto_set_kv; always -1. */
+#define KV_FAIL(...) do { proto_fail(err, ERR_BAD_REQUEST, __VA_ARGS__); return -1; } while (0)
+
+int proto_set_kv(const proto_cmd_t *cmd, json_t *body, const char *kv, proto_err_t *err)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        KV_FAIL("", "expected key=value, got '%s'", kv);
+    char key[64];
+    size_t klen = (size_t)(eq - kv);
+    if (klen >= sizeof key)
+        KV_FAIL("", "field name too long");
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    const char *val = eq + 1;
+    const proto_field_t *f = field_find(cmd, key);
+    if (!f)
+        KV_FAIL(key, "unknown field '%s' for %s", key, cmd->name);
+    if (json_object_get(body, f->name))
+        KV_FAIL(f->name, "%s is given twice", f->name);
+    json_t *j = NULL;
+    if (f->type == FT_INT) {
+        long long n;
+        if (parse_int(val, &n) != 0)
+            KV_FAIL(f->name, "%s must be an integer, got '%s'", f->name, val);
+        j = json_integer(n);
+    } else if (f->type == FT_BOOL) {
+        if (strcmp(val, "true") == 0 || strcmp(val, "yes") == 0 || strcmp(val, "1") == 0)
+            j = json_true();
+        else if (strcmp(val, "false") == 0 || strcmp(val, "no") == 0 || strcmp(val, "0") == 0)
+            j = json_false();
+        else
+            KV_FAIL(f->name, "%s must be true or false", f->name);
+    } else {
+        j = json_string(val);
+        if (!j)
+            KV_FAIL(f->name, "%s is not valid UTF-8", f->name);
+    }
+    if (!j || json_object_set_new(body, f->name, j) != 0)
+        abort();
+    return 0;
+}
+
+/* ---- Callers ---- */
+
+static const struct {
+    unsigned role;
+    const char *name;
+} roles[] = {
+    {ROLE_CUSTOMER, "customer"},
+    {ROLE_MANAGER, "manager"},
+    {ROLE_DELIVERY, "delivery"},
+    {ROLE_SYSTEM, "system"},
+};
+
+const char *proto_role_name(unsigned role)
+{
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (roles[i].role == role)
+            return roles[i].name;
+    return "?";
+}
+
+int proto_caller_parse(const char *s, proto_caller_t *out)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon)
+        return -1;
+    size_t rlen = (size_t)(colon - s);
+    const char *subject = colon + 1;
+    size_t slen = strlen(subject);
+    if (slen == 0 || slen >= sizeof out->subject)
+        return -1;
+    for (size_t i = 0; i < slen; i++)
+        if (!isalnum((unsigned char)subject[i]) && !strchr("-_.@", subject[i]))
+            return -1;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        if (strlen(roles[i].name) == rlen && strncmp(roles[i].name, s, rlen) == 0) {
+            out->role = roles[i].role;
+            memcpy(out->subject, subject, slen + 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ---- Frames ---- */
+
+void proto_req_clear(proto_req_t *r)
+{
+    json_decref(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+void proto_rep_clear(proto_rep_t *r)
+{
+    json_decref(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* Copy a frame into a C string if it is printable ASCII and short enough. */
+static int frame_token(const proto_frame_t *f, char *out, size_t cap)
+{
+    if (f->size == 0 || f->size >= cap)
+        return -1;
+    const unsigned char *d = f->data;
+    for (size_t i = 0; i < f->size; i++)
+        if (d[i] <= 0x20 || d[i] >= 0x7f)
+            return -1;
+    memcpy(out, f->data, f->size);
+    out[f->size] = '\0';
+    return 0;
+}
+
+static json_t *parse_body(const proto_frame_t *f, proto_err_t *err)
+{
+    if (f->size > PROTO_MAX_BODY) {
+        proto_fail(err, ERR_BAD_REQUEST, "body", "message too large: %zu bytes (limit %d)",
+                   f->size, PROTO_MAX_BODY);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(f->data, f->size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        proto_fail(err, ERR_BAD_REQUEST, "body", "the body is not valid JSON: %s", jerr.text);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        proto_fail(err, ERR_BAD_REQUEST, "body", "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+int proto_req_decode(const proto_frame_t *f, size_t n, proto_req_t *req, proto_err_t *err)
+{
+    memset(req, 0, sizeof *req);
+    if (n >= 3)
+        (void)frame_token(&f[2], req->request_id, sizeof req->request_id);
+    if (n != 5) {
+        proto_fail(err, ERR_BAD_REQUEST, "frames", "a request has 5 frames, got %zu", n);
+        return -1;
+    }
+    if (f[0].size != strlen(PROTO_SIGNATURE) || memcmp(f[0].data, PROTO_SIGNATURE, f[0].size)) {
+        proto_fail(err, ERR_BAD_REQUEST, "version", "unsupported protocol: frame 0 must be %s",
+                   PROTO_SIGNATURE);
+        return -1;
+    }
+    if (frame_token(&f[1], req->command, sizeof req->command) != 0) {
+        proto_fail(err, ERR_BAD_REQUEST, "command", "the command frame is empty or not a name");
+        return -1;
+    }
+    if (req->request_id[0] == '\0') {
+        proto_fail(err, ERR_BAD_REQUEST, "request_id",
+                   "the request id must be 1-%d printable characters", PROTO_MAX_ID);
+        return -1;
+    }
+    if (frame_token(&f[3], req->caller_raw, sizeof req->caller_raw) != 0 ||
+        proto_caller_parse(req->caller_raw, &req->caller) != 0) {
+        proto_fail(err, ERR_BAD_REQUEST, "caller",
+                   "the caller must be role:subject (role customer, manager, delivery or system)");
+        return -1;
+    }
+    req->body = parse_body(&f[4], err);
+    return req->body ? 0 : -1;
+}
+
+int proto_rep_decode(const proto_frame_t *f, size_t n, proto_rep_t *rep)
+{
+    proto_err_t err;
+    memset(rep, 0, sizeof *rep);
+    if (n != 4)
+        return -1;
+    if (f[0].size != strlen(PROTO_SIGNATURE) || memcmp(f[0].data, PROTO_SIGNATURE, f[0].size))
+        return -1;
+    if (frame_token(&f[1], rep->request_id, sizeof rep->request_id) != 0)
+        return -1;
+    char status[32];
+    if (frame_token(&f[2], status, sizeof status) != 0)
+        return -1;
+    int s = proto_status_from_name(status);
+    if (s < 0)
+        return -1;
+    rep->status = (proto_status_t)s;
+    rep->body = parse_body(&f[3], &err);
+    return rep->body ? 0 : -1;
+}
+
+json_t *proto_err_body(const proto_err_t *err)
+{
+    json_t *j = json_pack("{s:s, s:s}", "error", proto_status_name(err->status), "message",
+                          err->message);
+    if (!j)
+        abort();
+    if (err->field[0] && json_object_set_new(j, "field", json_string(err->field)) != 0)
+        abort();
+    if (err->retry_after_ms > 0 &&
+        json_object_set_new(j, "retry_after_ms", json_integer(err->retry_after_ms)) != 0)
+        abort();
+    return j;
+}
+
+void proto_err_from_rep(const proto_rep_t *rep, proto_err_t *err)
+{
+    const char *msg = json_string_value(json_object_get(rep->body, "message"));
+    const char *field = json_string_value(json_object_get(rep->body, "field"));
+    proto_fail(err, rep->status, field, "%s", msg ? msg : proto_status_name(rep->status));
+    err->retry_after_ms = (long)json_integer_value(json_object_get(rep->body, "retry_after_ms"));
+}
+
+char *proto_dump(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (!s)
+        abort();
+    return s;
+}
+
+/* ---- Events ---- */
+
+static const char *event_types[] = {
+    "CustomerRegistered", "CustomerUpdated", "CustomerWithdrawn", "FoodRegistered",
+    "FoodUpdated", "FoodDeleted", "StockChanged", "FoodSoldOut", "Ordered", "Paid",
+    "DeliveryReceived", "DeliveryConfirmed", "Shipped", "Delivered", "CancelRequested",
+    "CancelRejected", "DeliveryCanceled", "PaymentCancelled", "OrderCancelled",
+};
+
+bool proto_event_known(const char *type)
+{
+    for (size_t i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+        if (strcmp(event_types[i], type) == 0)
+            return true;
+    return false;
+}
+
+int proto_event_check(const json_t *ev)
+{
+    if (!json_is_object(ev))
+        return -1;
+    const char *type = json_string_value(json_object_get(ev, "eventType"));
+    const char *pub = json_string_value(json_object_get(ev, "publisher"));
+    json_t *seq = json_object_get(ev, "seq");
+    if (!type || !proto_event_known(type) || !pub || !json_is_integer(seq) ||
+        json_integer_value(seq) < 1 || !json_is_string(json_object_get(ev, "eventId")) ||
+        !json_is_string(json_object_get(ev, "timestamp")))
+        return -1;
+    return 0;
+}
+
+void proto_random_hex(char *out, size_t nbytes)
+{
+    unsigned char buf[32];
+    if (nbytes > sizeof buf)
+        nbytes = sizeof buf;
+    randombytes_buf(buf, nbytes);
+    sodium_bin2hex(out, nbytes * 2 + 1, buf, nbytes);
+}
+
+void proto_utc_now(char *out, size_t n)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char base[24];
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+long long proto_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long proto_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,183 @@
+/*
+ * proto.h - the breakfast counter wire protocol (CTR/1), shared by tui/ and backend/.
+ *
+ * The spec is proto/SPEC.md; this module is its only implementation. It knows
+ * every command (name, owning service, fields and their types), the fixed list
+ * of error codes, and how requests, replies and events are framed.
+ *
+ * Ownership: functions that return json_t* return a new reference the caller
+ * must json_decref(); functions that take json_t* borrow it unless they say
+ * "steals".
+ */
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define PROTO_SIGNATURE "CTR1"      /* frame 0 of every request and reply */
+#define PROTO_VERSION 1
+#define PROTO_MAX_BODY 65536        /* bytes; larger bodies are bad_request */
+#define PROTO_MAX_MSG (1 << 20)     /* ZMQ_MAXMSGSIZE on every listening socket */
+#define PROTO_MAX_ID 64             /* request id and caller length */
+#define PROTO_MAX_STR 200           /* longest string field value */
+
+/* The fixed list of reply statuses (DESIGN section 2). */
+typedef enum {
+    ERR_OK = 0,
+    ERR_BAD_REQUEST,
+    ERR_NOT_FOUND,
+    ERR_CONFLICT,
+    ERR_INSUFFICIENT_STOCK,
+    ERR_PAYMENT_DECLINED,
+    ERR_PAYMENT_BUSY,
+    ERR_UNAVAILABLE,
+    ERR_FORBIDDEN,
+    ERR_INTERNAL,
+    ERR__COUNT
+} proto_status_t;
+
+const char *proto_status_name(proto_status_t s);
+/* Returns -1 when name is not one of the fixed statuses. */
+int proto_status_from_name(const char *name);
+
+/* An error: a status, a human sentence, optionally the field it is about and a
+ * retry hint (payment_busy). */
+typedef struct {
+    proto_status_t status;
+    char message[256];
+    char field[48];
+    long retry_after_ms;
+} proto_err_t;
+
+/* Fill e and return e->status (so handlers can `return proto_fail(...)`). */
+int proto_fail(proto_err_t *e, proto_status_t status, const char *field,
+               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- Commands and their fields ---------------------------------------- */
+
+typedef enum { FT_STR, FT_INT, FT_BOOL } proto_ftype_t;
+
+enum {
+    FF_REQUIRED = 1 << 0,
+    FF_NONNEG   = 1 << 1,   /* integer >= 0 */
+    FF_POSITIVE = 1 << 2,   /* integer >= 1 */
+    FF_NONEMPTY = 1 << 3,   /* string with at least one non-space character */
+};
+
+typedef struct {
+    const char *name;
+    proto_ftype_t type;
+    unsigned flags;
+    const char *aliases;    /* space-separated other accepted names, or NULL */
+} proto_field_t;
+
+/* Roles a caller may have (frame 3, "role:subject"). */
+enum {
+    ROLE_CUSTOMER = 1 << 0,
+    ROLE_MANAGER  = 1 << 1,
+    ROLE_DELIVERY = 1 << 2,
+    ROLE_SYSTEM   = 1 << 3,   /* another service of ours */
+    ROLE_ANY      = 0xf,
+};
+
+typedef struct {
+    const char *name;         /* e.g. "catalog.add" */
+    const char *service;      /* the service that answers it; "*" = every service */
+    bool writes;              /* runs in a write transaction; retried ids are deduplicated */
+    bool any_field;           /* at least one optional field must be present (updates) */
+    unsigned roles;           /* roles allowed to call it */
+    const char *summary;
+    proto_field_t fields[10]; /* terminated by a NULL name */
+} proto_cmd_t;
+
+/* Returns the command or NULL when unknown. */
+const proto_cmd_t *proto_cmd_find(const char *name);
+/* Iterate: returns NULL past the last command. */
+const proto_cmd_t *proto_cmd_at(size_t i);
+
+/* Validate body against cmd's schema. On success returns a new object with
+ * aliases rewritten to canonical names; on failure returns NULL and fills err
+ * (bad_request naming the field). */
+json_t *proto_validate(const proto_cmd_t *cmd, const json_t *body, proto_err_t *err);
+
+/* Convert one "key=value" word (as typed on the command line) into body,
+ * typed by cmd's schema. Returns 0, or -1 with a sentence in err. */
+int proto_set_kv(const proto_cmd_t *cmd, json_t *body, const char *kv, proto_err_t *err);
+
+/* ---- Callers -------------------------------------------------------------- */
+
+typedef struct {
+    unsigned role;            /* one ROLE_* bit */
+    char subject[PROTO_MAX_ID];
+} proto_caller_t;
+
+/* Parse "role:subject". Returns 0 or -1. */
+int proto_caller_parse(const char *s, proto_caller_t *out);
+const char *proto_role_name(unsigned role);
+
+/* ---- Frames ----------------------------------------------------------- */
+
+/* A decoded request. Strings point into the struct; body is owned. */
+typedef struct {
+    char command[64];
+    char request_id[PROTO_MAX_ID + 1];
+    char caller_raw[PROTO_MAX_ID + 1];
+    proto_caller_t caller;
+    json_t *body;
+} proto_req_t;
+
+/* A decoded reply. body is owned (the result, or the error object). */
+typedef struct {
+    char request_id[PROTO_MAX_ID + 1];
+    proto_status_t status;
+    json_t *body;
+} proto_rep_t;
+
+void proto_req_clear(proto_req_t *r);
+void proto_rep_clear(proto_rep_t *r);
+
+/* Frames are handed over as arrays of (data, size). */
+typedef struct {
+    const void *data;
+    size_t size;
+} proto_frame_t;
+
+/* Decode the 5 request frames. Returns 0, or -1 with err filled (bad_request).
+ * Best effort: req->request_id is filled as soon as frame 2 is readable, so
+ * the error reply can echo it. */
+int proto_req_decode(const proto_frame_t *f, size_t n, proto_req_t *req, proto_err_t *err);
+/* Decode the 4 reply frames. Returns 0 or -1. */
+int proto_rep_decode(const proto_frame_t *f, size_t n, proto_rep_t *rep);
+
+/* Body of an error reply: {"error":code,"message":...[,"field"][,"retry_after_ms"]}. */
+json_t *proto_err_body(const proto_err_t *err);
+/* Fill err from an error reply. */
+void proto_err_from_rep(const proto_rep_t *rep, proto_err_t *err);
+
+/* Serialize compactly (caller frees with free()). Aborts on out of memory. */
+char *proto_dump(const json_t *j);
+
+/* ---- Events ------------------------------------------------------------ */
+
+/* Topic frame of a live event is "<publisher>.<eventType>"; of a heartbeat
+ * "<publisher>.$hb". The second frame is the event JSON. */
+#define PROTO_HB_TYPE "$hb"
+
+/* Known event types (DESIGN section 3). Returns true when known. */
+bool proto_event_known(const char *type);
+
+/* Check the event envelope: eventType, publisher, seq >= 1, eventId, timestamp.
+ * Returns 0 or -1. */
+int proto_event_check(const json_t *ev);
+
+/* Random hex id (libsodium), out must hold 2*nbytes+1. */
+void proto_random_hex(char *out, size_t nbytes);
+/* UTC timestamp with milliseconds: 2026-11-25T14:40:00.123Z (out >= 32). */
+void proto_utc_now(char *out, size_t n);
+/* Milliseconds since the epoch / a monotonic clock. */
+long long proto_now_ms(void);
+long long proto_mono_ms(void);
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * zio.c - checked libzmq helpers.
+ */
+#include "zio.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+int zio_recv(void *sock, zio_msgs_t *m, int flags)
+{
+    m->n = 0;
+    m->total = 0;
+    for (;;) {
+        zmq_msg_t scratch;
+        zmq_msg_t *msg = m->n < ZIO_MAX_FRAMES ? &m->msg[m->n] : &scratch;
+        if (zmq_msg_init(msg) != 0)
+            goto fail;
+        if (zmq_msg_recv(msg, sock, m->total == 0 ? flags : 0) < 0) {
+            int e = errno;
+            zmq_msg_close(msg);
+            errno = e;
+            goto fail;
+        }
+        int more = zmq_msg_more(msg);
+        if (msg == &scratch) {
+            zmq_msg_close(&scratch);
+        } else {
+            m->frame[m->n].data = zmq_msg_data(msg);
+            m->frame[m->n].size = zmq_msg_size(msg);
+            m->n++;
+        }
+        m->total++;
+        if (!more)
+            return 0;
+    }
+fail: {
+    int e = errno;
+    zio_msgs_close(m);
+    errno = e;
+    return -1;
+}
+}
+
+void zio_msgs_close(zio_msgs_t *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        zmq_msg_close(&m->msg[i]);
+    m->n = 0;
+}
+
+int zio_send(void *sock, const proto_frame_t *f, size_t n, int flags)
+{
+    for (size_t i = 0; i < n; i++) {
+        int fl = flags | (i + 1 < n ? ZMQ_SNDMORE : 0);
+        if (zmq_send(sock, f[i].data, f[i].size, fl) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void *zio_socket(void *ctx, int type, int listen)
+{
+    void *s = zmq_socket(ctx, type);
+    if (!s)
+        return NULL;
+    int zero = 0;
+    if (zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0)
+        goto fail;
+    if (listen) {
+        int64_t max = PROTO_MAX_MSG;
+        if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0)
+            goto fail;
+    }
+    return s;
+fail: {
+    int e = errno;
+    zmq_close(s);
+    errno = e;
+    return NULL;
+}
+}
+
+void zio_close(void **sock_p)
+{
+    if (sock_p && *sock_p) {
+        int zero = 0;
+        (void)zmq_setsockopt(*sock_p, ZMQ_LINGER, &zero, sizeof zero);
+        (void)zmq_close(*sock_p);
+        *sock_p = NULL;
+    }
+}
+
+int zio_bind(void *sock, const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+        (void)unlink(endpoint + 6);
+    return zmq_bind(sock, endpoint);
+}

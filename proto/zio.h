@@ -1,0 +1,41 @@
+/*
+ * zio.h - small checked helpers over libzmq shared by every program:
+ * multipart send/receive with a frame limit, socket creation with the options
+ * every socket of ours needs (linger, message size limit).
+ */
+#ifndef ZIO_H
+#define ZIO_H
+
+#include "proto.h"
+
+#include <zmq.h>
+
+#define ZIO_MAX_FRAMES 8
+
+/* Received frames; zio_msgs_close() releases them. */
+typedef struct {
+    zmq_msg_t msg[ZIO_MAX_FRAMES];
+    proto_frame_t frame[ZIO_MAX_FRAMES];
+    size_t n;          /* frames kept */
+    size_t total;      /* frames received, may exceed n (the rest were dropped) */
+} zio_msgs_t;
+
+/* Receive one whole multipart message (flags: 0 or ZMQ_DONTWAIT).
+ * Returns 0, or -1 with errno (EAGAIN, EINTR, ...). */
+int zio_recv(void *sock, zio_msgs_t *m, int flags);
+void zio_msgs_close(zio_msgs_t *m);
+
+/* Send n frames as one message. Returns 0 or -1 with errno. */
+int zio_send(void *sock, const proto_frame_t *f, size_t n, int flags);
+
+/* New socket with ZMQ_LINGER 0 and, for sockets that accept outside input
+ * (listen != 0), ZMQ_MAXMSGSIZE. Returns NULL on failure (errno set). */
+void *zio_socket(void *ctx, int type, int listen);
+/* zmq_close that logs nothing and tolerates NULL; sets *sock_p to NULL. */
+void zio_close(void **sock_p);
+
+/* Bind, removing a stale ipc socket file first (a previous run killed with
+ * -9 leaves one behind; the service's lock file proves it is ours). */
+int zio_bind(void *sock, const char *endpoint);
+
+#endif

@@ -1,0 +1,474 @@
+/*
+ * cli.c - the command words of `counter`, mapped onto protocol commands.
+ */
+#include "cli.h"
+#include "client.h"
+#include "follow.h"
+#include "output.h"
+#include "zio.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Command words -> protocol commands. `takes_id`: the next word is the id. */
+static const struct route {
+    const char *group;
+    const char *verb;       /* NULL: the group alone */
+    const char *command;
+    int takes_id;
+} routes[] = {
+    {"customers", "add", "customer.add", 0},
+    {"customers", "update", "customer.update", 1},
+    {"customers", "withdraw", "customer.withdraw", 1},
+    {"customers", "list", "customer.list", 0},
+    {"customers", "show", "customer.show", 1},
+    {"foods", "add", "catalog.add", 0},
+    {"foods", "update", "catalog.update", 1},
+    {"foods", "delete", "catalog.delete", 1},
+    {"foods", "list", "catalog.list", 0},
+    {"foods", "show", "catalog.show", 1},
+    {"catalog", NULL, "view.catalog", 0},
+};
+
+void cli_usage(FILE *out)
+{
+    fputs("usage: counter [--json] [--as ROLE:SUBJECT] COMMAND [ARGS] [key=value ...]\n"
+          "\n"
+          "  customers add name=N [phone=P] [address=A] [age=N]\n"
+          "  customers update ID key=value...     customers withdraw ID\n"
+          "  customers list                       customers show ID\n"
+          "  foods add name=N price=N stock=N\n"
+          "  foods update ID key=value...         foods delete ID\n"
+          "  foods list                           foods show ID\n"
+          "  catalog [search=TEXT]                the catalog view (read model)\n"
+          "  events [--follow] [--from-beginning] every event as one JSON line\n"
+          "  status                               health of every worker\n"
+          "  backend start|stop|restart [SERVICE]\n"
+          "  batch FILE|- [--keep-going]          one command per line\n"
+          "\n"
+          "Exit status: 0 ok, 1 the backend answered an error, 2 usage error,\n"
+          "3 backend unreachable. See counter(1).\n",
+          out);
+}
+
+void *cli_ctx(cli_t *cli)
+{
+    if (!cli->ctx) {
+        cli->ctx = zmq_ctx_new();
+        if (!cli->ctx) {
+            fprintf(stderr, "counter: zmq_ctx_new: %s\n", zmq_strerror(errno));
+            exit(EXIT_UNREACHABLE);
+        }
+    }
+    return cli->ctx;
+}
+
+void cli_close(cli_t *cli)
+{
+    if (cli->ctx && zmq_ctx_term(cli->ctx) != 0)
+        fprintf(stderr, "counter: zmq_ctx_term: %s\n", zmq_strerror(errno));
+    cli->ctx = NULL;
+}
+
+/* Call cmd on its service. Returns an exit status; on success *out is the
+ * result (owned by the caller). Errors are printed. */
+static int call(cli_t *cli, const char *service, const char *cmd, const json_t *body,
+                json_t **out, int quiet)
+{
+    char ep[512];
+    *out = NULL;
+    if (config_endpoint(cli->cfg, service, "req", ep, sizeof ep) != 0) {
+        fprintf(stderr, "counter: bad endpoint for %s\n", service);
+        return EXIT_USAGE;
+    }
+    client_t *c = client_new(cli_ctx(cli), ep);
+    if (!c) {
+        fprintf(stderr, "counter: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
+        return EXIT_UNREACHABLE;
+    }
+    client_set_timeout(c, cli->timeout_ms, 2);
+    client_set_caller(c, cli->caller);
+    proto_rep_t rep;
+    proto_err_t err;
+    int rc = client_call(c, cmd, body, NULL, &rep, &err);
+    client_destroy(&c);
+    if (rc != 0) {
+        if (!quiet)
+            fprintf(stderr, "counter: the %s service is unreachable (is the backend running? "
+                            "try: counter backend start)\n", service);
+        return err.status == ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_BACKEND;
+    }
+    if (rep.status != ERR_OK) {
+        proto_err_from_rep(&rep, &err);
+        if (!quiet)
+            fprintf(stderr, "counter: %s: %s\n", proto_status_name(err.status), err.message);
+        proto_rep_clear(&rep);
+        return EXIT_BACKEND;
+    }
+    *out = json_incref(rep.body);
+    proto_rep_clear(&rep);
+    return EXIT_OKAY;
+}
+
+static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
+{
+    const proto_cmd_t *cmd = proto_cmd_find(r->command);
+    json_t *body = json_object();
+    proto_err_t err;
+    int i = 0;
+    if (!cmd || !body)
+        abort();
+    if (r->takes_id) {
+        char kv[80];
+        if (argc < 1 || strchr(argv[0], '=')) {
+            fprintf(stderr, "counter: %s %s needs an id\n", r->group, r->verb);
+            json_decref(body);
+            return EXIT_USAGE;
+        }
+        snprintf(kv, sizeof kv, "id=%s", argv[0]);
+        if (proto_set_kv(cmd, body, kv, &err) != 0) {
+            fprintf(stderr, "counter: %s\n", err.message);
+            json_decref(body);
+            return EXIT_USAGE;
+        }
+        i = 1;
+    }
+    for (; i < argc; i++) {
+        if (proto_set_kv(cmd, body, argv[i], &err) != 0) {
+            fprintf(stderr, "counter: %s\n", err.message);
+            json_decref(body);
+            return EXIT_USAGE;
+        }
+    }
+    /* The same validation the service applies, so a typo costs no round trip. */
+    json_t *valid = proto_validate(cmd, body, &err);
+    json_decref(body);
+    if (!valid) {
+        fprintf(stderr, "counter: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    json_t *result;
+    int rc = call(cli, cmd->service, cmd->name, valid, &result, 0);
+    json_decref(valid);
+    if (rc == EXIT_OKAY) {
+        output_result(stdout, result, cli->json);
+        json_decref(result);
+    }
+    fflush(stdout);
+    return rc;
+}
+
+/* ---- status ---- */
+
+static int cmd_status(cli_t *cli)
+{
+    json_t *rows = json_array();
+    int down = 0;
+    for (int i = 0; config_services[i]; i++) {
+        json_t *h;
+        int saved = cli->timeout_ms;
+        cli->timeout_ms = 500;
+        int rc = call(cli, config_services[i], "health", NULL, &h, 1);
+        cli->timeout_ms = saved;
+        json_t *row;
+        if (rc == EXIT_OKAY) {
+            long long lag = 0;
+            size_t k;
+            json_t *s;
+            json_array_foreach(json_object_get(h, "subscriptions"), k, s)
+                lag += json_integer_value(json_object_get(s, "lag"));
+            row = json_deep_copy(h);
+            json_object_set_new(row, "lag", json_integer(lag));
+            json_decref(h);
+        } else {
+            down++;
+            row = json_pack("{s:s, s:b, s:b}", "service", config_services[i], "alive", 0,
+                            "ready", 0);
+        }
+        json_array_append_new(rows, row);
+    }
+    if (cli->json) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(rows, i, v)
+            output_json_line(stdout, v);
+    } else {
+        static const char *cols[] = {"service", "alive", "ready", "pid", "version", "uptime_ms",
+                                     "requests", "queue_depth", "last_seq", "lag", NULL};
+        output_table(stdout, rows, cols);
+    }
+    fflush(stdout);
+    json_decref(rows);
+    return down ? EXIT_UNREACHABLE : EXIT_OKAY;
+}
+
+/* ---- events ---- */
+
+static volatile sig_atomic_t events_stop;
+static void on_stop(int sig)
+{
+    (void)sig;
+    events_stop = 1;
+}
+
+static int print_run(void *arg, const char *publisher, const json_t *events)
+{
+    (void)arg;
+    (void)publisher;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+        output_json_line(stdout, ev);
+    fflush(stdout);
+    return ferror(stdout) ? -1 : 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(json_string_value(json_object_get(x, "timestamp")),
+                   json_string_value(json_object_get(y, "timestamp")));
+    if (c)
+        return c;
+    c = strcmp(json_string_value(json_object_get(x, "publisher")),
+               json_string_value(json_object_get(y, "publisher")));
+    if (c)
+        return c;
+    json_int_t sx = json_integer_value(json_object_get(x, "seq"));
+    json_int_t sy = json_integer_value(json_object_get(y, "seq"));
+    return sx < sy ? -1 : sx > sy;
+}
+
+/* Every past event of every publisher, merged by time (each publisher's in
+ * sequence order). Sets positions[i] to the last sequence printed. */
+static int history(cli_t *cli, long long *positions, int print)
+{
+    json_t *all = json_array();
+    int rc = EXIT_OKAY;
+    for (int i = 0; config_services[i]; i++) {
+        positions[i] = 0;
+        for (;;) {
+            json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)positions[i], "limit", 5000);
+            json_t *res;
+            int r = call(cli, config_services[i], "events.since", body, &res, 1);
+            json_decref(body);
+            if (r != EXIT_OKAY) {
+                fprintf(stderr, "counter: events of %s are missing: it is unreachable\n",
+                        config_services[i]);
+                rc = EXIT_UNREACHABLE;
+                break;
+            }
+            json_t *evs = json_object_get(res, "events");
+            size_t n = json_array_size(evs), k;
+            json_t *ev;
+            json_array_foreach(evs, k, ev) {
+                positions[i] = json_integer_value(json_object_get(ev, "seq"));
+                if (print)
+                    json_array_append(all, ev);
+            }
+            json_decref(res);
+            if (n < 5000)
+                break;
+        }
+    }
+    size_t n = json_array_size(all);
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(all, i);
+    qsort(v, n, sizeof *v, by_time);
+    for (size_t i = 0; i < n; i++)
+        output_json_line(stdout, v[i]);
+    fflush(stdout);
+    free(v);
+    json_decref(all);
+    return rc;
+}
+
+static int cmd_events(cli_t *cli, int argc, char **argv)
+{
+    int follow = 0, from_beginning = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+            follow = 1;
+        else if (strcmp(argv[i], "--from-beginning") == 0)
+            from_beginning = 1;
+        else {
+            fprintf(stderr, "usage: counter events [--follow] [--from-beginning]\n");
+            return EXIT_USAGE;
+        }
+    }
+    long long positions[16] = {0};
+    int rc = history(cli, positions, !follow || from_beginning);
+    if (!follow)
+        return rc;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    follow_t *f = follow_new(cli_ctx(cli), cli->cfg, cli->caller, print_run, NULL);
+    if (!f)
+        return EXIT_UNREACHABLE;
+    for (int i = 0; config_services[i]; i++)
+        if (follow_add(f, config_services[i], positions[i]) != 0) {
+            follow_destroy(&f);
+            return EXIT_UNREACHABLE;
+        }
+    while (!events_stop && !ferror(stdout)) {
+        zmq_pollitem_t item = {follow_socket(f), 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, 200);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0)
+            (void)follow_on_readable(f);
+        follow_tick(f, 0);
+    }
+    follow_destroy(&f);
+    return EXIT_OKAY;
+}
+
+/* ---- batch ---- */
+
+/* Split a line into words: blanks separate, '...' and "..." quote, \ escapes.
+ * Returns the word count, -1 on an unterminated quote. Words point into buf. */
+static int split(const char *line, char *buf, size_t cap, char **words, int max)
+{
+    int n = 0;
+    size_t o = 0;
+    const char *p = line;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (*p == '\0' || *p == '#')
+            return n;
+        if (n == max || o >= cap)
+            return -1;
+        words[n++] = buf + o;
+        char quote = 0;
+        while (*p && (quote || !(*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))) {
+            if (o + 2 >= cap)
+                return -1;
+            if (quote) {
+                if (*p == quote)
+                    quote = 0;
+                else if (*p == '\\' && quote == '"' && p[1])
+                    buf[o++] = *++p;
+                else
+                    buf[o++] = *p;
+            } else if (*p == '\'' || *p == '"') {
+                quote = *p;
+            } else if (*p == '\\' && p[1]) {
+                buf[o++] = *++p;
+            } else {
+                buf[o++] = *p;
+            }
+            p++;
+        }
+        if (quote)
+            return -1;
+        buf[o++] = '\0';
+    }
+}
+
+static int cmd_batch(cli_t *cli, int argc, char **argv)
+{
+    const char *file = NULL;
+    int keep_going = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--keep-going") == 0 || strcmp(argv[i], "-k") == 0)
+            keep_going = 1;
+        else if (!file)
+            file = argv[i];
+        else
+            file = NULL, i = argc;
+    }
+    if (!file || cli->in_batch) {
+        fprintf(stderr, cli->in_batch ? "counter: batch cannot nest\n"
+                                       : "usage: counter batch FILE|- [--keep-going]\n");
+        return EXIT_USAGE;
+    }
+    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (!in) {
+        fprintf(stderr, "counter: %s: %s\n", file, strerror(errno));
+        return EXIT_USAGE;
+    }
+    cli->in_batch = 1;
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, status = EXIT_OKAY;
+    while (getline(&line, &cap, in) >= 0) {
+        lineno++;
+        size_t len = strlen(line);
+        char *buf = malloc(len + 2);
+        char *words[64];
+        if (!buf)
+            abort();
+        int n = split(line, buf, len + 2, words, 64);
+        int rc;
+        if (n < 0) {
+            fprintf(stderr, "counter: %s:%d: unterminated quote or too many words\n", file, lineno);
+            rc = EXIT_USAGE;
+        } else if (n == 0) {
+            free(buf);
+            continue;
+        } else {
+            int skip = strcmp(words[0], "counter") == 0;
+            rc = n - skip > 0 ? cli_run(cli, n - skip, words + skip) : EXIT_OKAY;
+            if (rc != EXIT_OKAY)
+                fprintf(stderr, "counter: %s:%d: failed (exit %d)\n", file, lineno, rc);
+        }
+        free(buf);
+        if (rc != EXIT_OKAY) {
+            status = rc;
+            if (!keep_going)
+                break;
+        }
+    }
+    free(line);
+    if (in != stdin)
+        fclose(in);
+    cli->in_batch = 0;
+    return status;
+}
+
+/* ---- dispatch ---- */
+
+int cli_run(cli_t *cli, int argc, char **argv)
+{
+    if (argc < 1) {
+        cli_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *w = argv[0];
+    if (strcmp(w, "help") == 0 || strcmp(w, "--help") == 0 || strcmp(w, "-h") == 0) {
+        cli_usage(stdout);
+        return EXIT_OKAY;
+    }
+    if (strcmp(w, "status") == 0)
+        return argc == 1 ? cmd_status(cli) : (cli_usage(stderr), EXIT_USAGE);
+    if (strcmp(w, "events") == 0)
+        return cmd_events(cli, argc, argv);
+    if (strcmp(w, "backend") == 0)
+        return backend_ctl(cli, argc, argv);
+    if (strcmp(w, "batch") == 0)
+        return cmd_batch(cli, argc, argv);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *r = &routes[i];
+        if (strcmp(r->group, w) != 0)
+            continue;
+        if (!r->verb)
+            return run_route(cli, r, argc - 1, argv + 1);
+        if (argc >= 2 && strcmp(r->verb, argv[1]) == 0)
+            return run_route(cli, r, argc - 2, argv + 2);
+    }
+    fprintf(stderr, "counter: unknown command '%s%s%s' (see counter help)\n", w,
+            argc >= 2 ? " " : "", argc >= 2 ? argv[1] : "");
+    return EXIT_USAGE;
+}

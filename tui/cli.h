@@ -1,0 +1,36 @@
+/*
+ * cli.h - `counter COMMAND ...`: the command line and its batch mode.
+ *
+ * Exit statuses (DESIGN section 7): 0 ok, 1 the backend answered an error,
+ * 2 usage error, 3 backend unreachable.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include "config.h"
+
+#include <stdio.h>
+
+enum { EXIT_OKAY = 0, EXIT_BACKEND = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+typedef struct {
+    config_t *cfg;
+    void *ctx;            /* created on first use (after any backend start) */
+    int json;             /* JSON lines instead of tables */
+    int in_batch;
+    int timeout_ms;       /* per attempt */
+    char caller[80];      /* role:subject sent with each request */
+} cli_t;
+
+/* Run one command (argv[0] is the command word). Returns an exit status. */
+int cli_run(cli_t *cli, int argc, char **argv);
+void cli_usage(FILE *out);
+void cli_close(cli_t *cli);
+void *cli_ctx(cli_t *cli);
+
+/* backend_ctl.c: `counter backend start|stop|restart|status [SERVICE]`. */
+int backend_ctl(cli_t *cli, int argc, char **argv);
+/* Is the service's worker running? Sets *pid when it is. */
+int backend_running(const config_t *cfg, const char *service, int *pid);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * counter.c - the front end's entry point: global options, then a command
+ * (cli.c) or, with no command, the TUI.
+ */
+#include "cli.h"
+#include "proto.h"
+
+#include <locale.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    if (sodium_init() < 0) {
+        fprintf(stderr, "counter: sodium_init failed\n");
+        return EXIT_UNREACHABLE;
+    }
+    cli_t cli = {0};
+    cli.json = !isatty(STDOUT_FILENO);
+    const char *caller = getenv("COUNTER_CALLER");
+    snprintf(cli.caller, sizeof cli.caller, "%s", caller && *caller ? caller : "manager:cli");
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            cli.json = 1;
+        } else if (strcmp(argv[i], "--table") == 0) {
+            cli.json = 0;
+        } else if (strcmp(argv[i], "--as") == 0 && i + 1 < argc) {
+            snprintf(cli.caller, sizeof cli.caller, "%s", argv[++i]);
+        } else if (strcmp(argv[i], "--help") == 0) {
+            cli_usage(stdout);
+            return EXIT_OKAY;
+        } else {
+            break;
+        }
+    }
+    proto_caller_t parsed;
+    if (proto_caller_parse(cli.caller, &parsed) != 0) {
+        fprintf(stderr, "counter: --as wants ROLE:SUBJECT (customer:1, manager:lee, delivery:team)\n");
+        return EXIT_USAGE;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "counter: the TUI is not built yet; give a command\n");
+        cli_usage(stderr);
+        return EXIT_USAGE;
+    }
+    char err[512];
+    cli.cfg = config_load(NULL, 1, err, sizeof err);
+    if (!cli.cfg) {
+        fprintf(stderr, "counter: %s\n", err);
+        return EXIT_USAGE;
+    }
+    cli.timeout_ms = (int)config_get_long(cli.cfg, "client.timeout_ms", 700);
+    int rc = cli_run(&cli, argc - i, argv + i);
+    cli_close(&cli);
+    config_destroy(&cli.cfg);
+    return rc;
+}

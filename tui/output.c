@@ -1,0 +1,168 @@
+/*
+ * output.c - tables and JSON lines.
+ */
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#define MAX_COLS 16
+#define MAX_CELL 48
+
+int output_width(const char *s)
+{
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    int w = 0;
+    size_t len = strlen(s);
+    while (len > 0) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, s, len, &st);
+        if (n == (size_t)-1 || n == (size_t)-2) {
+            /* Not valid in this locale: count bytes, reset. */
+            memset(&st, 0, sizeof st);
+            n = 1;
+            w++;
+        } else {
+            if (n == 0)
+                break;
+            int cw = wcwidth(wc);
+            w += cw > 0 ? cw : 0;
+        }
+        s += n;
+        len -= n;
+    }
+    return w;
+}
+
+/* Text of a cell. Caller frees. */
+static char *cell_text(const json_t *v)
+{
+    char buf[64];
+    if (!v || json_is_null(v))
+        return strdup("");
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return strdup(buf);
+    }
+    if (json_is_true(v))
+        return strdup("yes");
+    if (json_is_false(v))
+        return strdup("no");
+    if (json_is_real(v)) {
+        snprintf(buf, sizeof buf, "%g", json_real_value(v));
+        return strdup(buf);
+    }
+    char *s = json_dumps(v, JSON_COMPACT);
+    return s ? s : strdup("?");
+}
+
+static void pad(FILE *out, const char *s, int width, int right)
+{
+    int w = output_width(s);
+    if (right)
+        for (int i = w; i < width; i++)
+            fputc(' ', out);
+    fputs(s, out);
+    if (!right)
+        for (int i = w; i < width; i++)
+            fputc(' ', out);
+}
+
+void output_table(FILE *out, const json_t *rows, const char *const *columns)
+{
+    const char *cols[MAX_COLS];
+    int ncols = 0;
+    if (columns) {
+        for (; columns[ncols] && ncols < MAX_COLS; ncols++)
+            cols[ncols] = columns[ncols];
+    } else {
+        const char *key;
+        json_t *v;
+        json_object_foreach(json_array_get(rows, 0), key, v) {
+            if (ncols < MAX_COLS)
+                cols[ncols++] = key;
+        }
+    }
+    if (ncols == 0) {
+        fputs("(none)\n", out);
+        return;
+    }
+    size_t nrows = json_array_size(rows);
+    int width[MAX_COLS], right[MAX_COLS];
+    for (int c = 0; c < ncols; c++) {
+        width[c] = output_width(cols[c]);
+        right[c] = 1;
+        for (size_t r = 0; r < nrows; r++) {
+            const json_t *v = json_object_get(json_array_get(rows, r), cols[c]);
+            if (v && !json_is_integer(v) && !json_is_real(v))
+                right[c] = 0;
+            char *t = cell_text(v);
+            int w = output_width(t);
+            if (w > width[c])
+                width[c] = w;
+            free(t);
+        }
+    }
+    for (int c = 0; c < ncols; c++) {
+        pad(out, cols[c], width[c], right[c]);
+        fputs(c + 1 < ncols ? "  " : "\n", out);
+    }
+    for (size_t r = 0; r < nrows; r++) {
+        for (int c = 0; c < ncols; c++) {
+            char *t = cell_text(json_object_get(json_array_get(rows, r), cols[c]));
+            pad(out, t, c + 1 < ncols ? width[c] : (right[c] ? width[c] : 0), right[c]);
+            free(t);
+            fputs(c + 1 < ncols ? "  " : "\n", out);
+        }
+    }
+    if (nrows == 0)
+        fputs("(none)\n", out);
+}
+
+void output_json_line(FILE *out, const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    if (!s)
+        abort();
+    fputs(s, out);
+    fputc('\n', out);
+    free(s);
+}
+
+void output_result(FILE *out, const json_t *result, int json)
+{
+    const json_t *items = json_object_get(result, "items");
+    if (json_is_array(items)) {
+        if (json) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(items, i, v)
+                output_json_line(out, v);
+        } else {
+            output_table(out, items, NULL);
+        }
+        return;
+    }
+    if (json) {
+        output_json_line(out, result);
+        return;
+    }
+    int kw = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)result, key, v) {
+        int w = output_width(key);
+        if (w > kw)
+            kw = w;
+    }
+    json_object_foreach((json_t *)result, key, v) {
+        char *t = cell_text(v);
+        pad(out, key, kw, 0);
+        fprintf(out, "  %s\n", t);
+        free(t);
+    }
+}
