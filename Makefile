@@ -27,9 +27,10 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS)
 
 PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c
-BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/service.c
-BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c
-TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c
+BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/service.c backend/breaker.c
+BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
+               backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c
+TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -60,6 +61,9 @@ $(BUILD)/counterd: $(BACKEND_OBJ) $(PROTO_OBJ) $(BUILD)/backend/counterd.o
 
 $(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The unit tests share tests/unit/unit.h.
+$(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -305,9 +305,26 @@ void bus_on_readable(bus_t *bus)
         log_warn("subscription: %s", zmq_strerror(zmq_errno()));
 }
 
+static const char *SQL_POS_ALL = "SELECT seq, applied FROM bus_applied WHERE publisher = ?";
+
 json_t *bus_health(bus_t *bus)
 {
     json_t *subs = bus->follow ? follow_positions(bus->follow) : json_array();
+    /* What the database says: the position and how many events were ever
+     * applied. They are equal unless an event was applied twice or skipped. */
+    size_t i;
+    json_t *s;
+    json_array_foreach(subs, i, s) {
+        sqlite3_stmt *st = db_stmt(bus->db, SQL_POS_ALL);
+        if (!st || sqlite3_bind_text(st, 1, json_string_value(json_object_get(s, "publisher")), -1,
+                                     SQLITE_TRANSIENT) != SQLITE_OK)
+            continue;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            json_object_set_new(s, "stored_seq", json_integer(sqlite3_column_int64(st, 0)));
+            json_object_set_new(s, "applied_count", json_integer(sqlite3_column_int64(st, 1)));
+        }
+        sqlite3_reset(st);
+    }
     json_t *h = json_pack("{s:I, s:I, s:o}", "last_seq", (json_int_t)bus_last_seq(bus),
                           "published_seq", (json_int_t)bus->published, "subscriptions", subs);
     if (!h)

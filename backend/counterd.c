@@ -17,11 +17,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-static const svc_def_t *const services[] = {&svc_customer, &svc_catalog, &svc_view, NULL};
+static const svc_def_t *const services[] = {&svc_customer, &svc_catalog, &svc_payment,
+                                            &svc_delivery, &svc_order,   &svc_view,
+                                            NULL};
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: counterd SERVICE   (customer, catalog, view)\n");
+    fprintf(stderr, "usage: counterd SERVICE   (customer, catalog, payment, delivery, order, view)\n");
     return 2;
 }
 

@@ -40,6 +40,7 @@ static void on_signal(int sig)
 db_t *service_db(service_t *svc) { return svc->db; }
 bus_t *service_bus(service_t *svc) { return svc->bus; }
 const config_t *service_config(service_t *svc) { return svc->cfg; }
+void *service_ctx(service_t *svc) { return svc->ctx; }
 
 static const char *SCHEMA_REQ =
     "CREATE TABLE IF NOT EXISTS req_log("
@@ -85,6 +86,8 @@ static json_t *health(service_t *svc)
         json_object_set_new(h, "requests", json_integer(svc->requests)) != 0 ||
         json_object_set_new(h, "queue_depth", json_integer((json_int_t)svc->queue_depth)) != 0)
         abort();
+    if (svc->def->health)
+        svc->def->health(svc, h);
     return h;
 }
 
@@ -280,6 +283,8 @@ static int loop(service_t *svc)
         if (nitems == 2 && (items[1].revents & ZMQ_POLLIN))
             bus_on_readable(svc->bus);
         bus_tick(svc->bus);
+        if (svc->def->tick)
+            svc->def->tick(svc);
         prune(svc);
     }
     return 0;

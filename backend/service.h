@@ -37,11 +37,14 @@ typedef struct {
     const char *schema;                /* CREATE TABLE IF NOT EXISTS ... */
     const svc_cmd_t *commands;         /* terminated by a NULL name */
     int (*start)(service_t *svc);      /* subscriptions etc.; may be NULL */
+    void (*tick)(service_t *svc);      /* called every loop pass (<= 100 ms); may be NULL */
+    void (*health)(service_t *svc, json_t *h); /* adds fields to the health reply; may be NULL */
 } svc_def_t;
 
 db_t *service_db(service_t *svc);
 bus_t *service_bus(service_t *svc);
 const config_t *service_config(service_t *svc);
+void *service_ctx(service_t *svc);
 
 /* Run def until SIGTERM/SIGINT. Returns the process exit status. */
 int service_run(const svc_def_t *def, config_t *cfg);
@@ -50,5 +53,8 @@ int service_run(const svc_def_t *def, config_t *cfg);
 extern const svc_def_t svc_customer;
 extern const svc_def_t svc_catalog;
 extern const svc_def_t svc_view;
+extern const svc_def_t svc_payment;
+extern const svc_def_t svc_delivery;
+extern const svc_def_t svc_order;
 
 #endif

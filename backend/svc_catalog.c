@@ -17,17 +17,26 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS foods("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
     "  price INTEGER NOT NULL CHECK (price >= 0), stock INTEGER NOT NULL CHECK (stock >= 0),"
-    "  deleted INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);";
+    "  supplied INTEGER NOT NULL DEFAULT 0,"
+    "  deleted INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    /* One row per order that ever asked for stock. held: reserved, not yet
+     * placed; sold: placed; released: given back before placement (or a
+     * tombstone refusing a late reserve); returned: given back on cancel. */
+    "CREATE TABLE IF NOT EXISTS reservations("
+    "  order_id INTEGER PRIMARY KEY, food_id INTEGER NOT NULL, qty INTEGER NOT NULL CHECK (qty >= 0),"
+    "  state TEXT NOT NULL CHECK (state IN ('held','sold','released','returned')),"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);";
 
 static const char *SQL_ADD =
-    "INSERT INTO foods(name, price, stock, created_at, updated_at) VALUES(?,?,?,?,?)";
+    "INSERT INTO foods(name, price, stock, supplied, created_at, updated_at) VALUES(?1,?2,?3,?3,?4,?5)";
 static const char *SQL_GET =
     "SELECT id, name, price, stock, created_at, updated_at FROM foods WHERE id = ? AND deleted = 0";
 static const char *SQL_LIST =
     "SELECT id, name, price, stock, created_at, updated_at FROM foods WHERE deleted = 0 ORDER BY id";
 static const char *SQL_UPDATE =
-    "UPDATE foods SET name = COALESCE(?, name), price = COALESCE(?, price),"
-    " stock = COALESCE(?, stock), updated_at = ? WHERE id = ? AND deleted = 0";
+    "UPDATE foods SET name = COALESCE(?1, name), price = COALESCE(?2, price),"
+    " supplied = supplied + COALESCE(?3, stock) - stock,"
+    " stock = COALESCE(?3, stock), updated_at = ?4 WHERE id = ?5 AND deleted = 0";
 static const char *SQL_DELETE =
     "UPDATE foods SET deleted = 1, updated_at = ? WHERE id = ? AND deleted = 0";
 
@@ -186,13 +195,254 @@ static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, 
     return *result ? 0 : err->status;
 }
 
+/* ---- reservations (the order saga's stock step) ---- */
+
+static const char *SQL_RES_GET =
+    "SELECT order_id, food_id, qty, state FROM reservations WHERE order_id = ?";
+static const char *SQL_RES_ADD =
+    "INSERT INTO reservations(order_id, food_id, qty, state, created_at, updated_at) "
+    "VALUES(?1,?2,?3,?4,?5,?5)";
+static const char *SQL_RES_STATE =
+    "UPDATE reservations SET state = ?2, updated_at = ?3 WHERE order_id = ?1";
+static const char *SQL_TAKE =
+    "UPDATE foods SET stock = stock - ?2, updated_at = ?3 WHERE id = ?1 AND deleted = 0 AND stock >= ?2";
+static const char *SQL_GIVE = "UPDATE foods SET stock = stock + ?2, updated_at = ?3 WHERE id = ?1";
+static const char *SQL_FOOD_ANY = "SELECT id, name, price, stock FROM foods WHERE id = ?";
+static const char *SQL_AUDIT =
+    "SELECT f.id, f.name, f.stock, f.supplied,"
+    " COALESCE(SUM(CASE WHEN r.state = 'held' THEN r.qty END), 0) AS held,"
+    " COALESCE(SUM(CASE WHEN r.state = 'sold' THEN r.qty END), 0) AS sold,"
+    " COALESCE(SUM(CASE WHEN r.state = 'returned' THEN r.qty END), 0) AS returned"
+    " FROM foods f LEFT JOIN reservations r ON r.food_id = f.id GROUP BY f.id ORDER BY f.id";
+
+/* The reservation of an order: 1 found (row set), 0 none, -1 error. */
+static int res_get(service_t *svc, long long order, json_t **row)
+{
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_GET);
+    json_t *rows;
+    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK || !(rows = db_rows(st)))
+        return -1;
+    *row = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    return *row ? 1 : 0;
+}
+
+static int res_set(service_t *svc, long long order, const char *state)
+{
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_STATE);
+    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT) != SQLITE_OK)
+        return -1;
+    return db_step_done(st);
+}
+
+/* Move qty of food into (delta < 0) or out of (delta > 0) the stock, with
+ * its events. Returns 1 done, 0 not enough stock (nothing changed), -1 error. */
+static int move_stock(service_t *svc, long long food, long long delta, const char *reason,
+                      long long order)
+{
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), delta < 0 ? SQL_TAKE : SQL_GIVE);
+    if (!st || sqlite3_bind_int64(st, 1, food) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, delta < 0 ? -delta : delta) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
+        return -1;
+    if (sqlite3_changes(db_handle(service_db(svc))) != 1)
+        return 0;
+    st = db_stmt(service_db(svc), SQL_FOOD_ANY);
+    json_t *rows;
+    if (!st || sqlite3_bind_int64(st, 1, food) != SQLITE_OK || !(rows = db_rows(st)))
+        return -1;
+    json_t *row = json_array_get(rows, 0);
+    long long stock = ival(row, "stock");
+    int rc = bus_emit(service_bus(svc), "StockChanged", "foodId", food,
+                      json_pack("{s:I, s:I, s:s, s:I}", "stock", (json_int_t)stock, "delta",
+                                (json_int_t)delta, "reason", reason, "orderId", (json_int_t)order));
+    if (rc == 0 && stock == 0)
+        rc = bus_emit(service_bus(svc), "FoodSoldOut", "foodId", food,
+                      json_pack("{s:O}", "name", json_object_get(row, "name")));
+    json_decref(rows);
+    return rc == 0 ? 1 : -1;
+}
+
+static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *body,
+                       json_t **result, proto_err_t *err)
+{
+    (void)req;
+    long long order = ival(body, "order"), food_id = ival(body, "food"), qty = ival(body, "qty");
+    json_t *res = NULL;
+    int found = res_get(svc, order, &res);
+    if (found < 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    json_t *food = load(svc, food_id, err);
+    if (found) {
+        const char *state = json_string_value(json_object_get(res, "state"));
+        int same = ival(res, "food_id") == food_id && ival(res, "qty") == qty &&
+                   (strcmp(state, "held") == 0 || strcmp(state, "sold") == 0);
+        json_decref(res);
+        if (!same) {
+            json_decref(food);
+            return proto_fail(err, ERR_CONFLICT, "order",
+                              "order %lld already has a different or closed reservation", order);
+        }
+        /* The same reservation again (a retry): answer as the first time. */
+    } else {
+        if (!food)
+            return err->status;
+        int moved = move_stock(svc, food_id, -qty, "order", order);
+        if (moved < 0) {
+            json_decref(food);
+            return proto_fail(err, ERR_INTERNAL, NULL, "cannot reserve");
+        }
+        if (moved == 0) {
+            long long left = ival(food, "stock");
+            proto_fail(err, ERR_INSUFFICIENT_STOCK, "qty", "only %lld of %s left, %lld asked", left,
+                       json_string_value(json_object_get(food, "name")), qty);
+            json_decref(food);
+            return err->status;
+        }
+        char now[32];
+        proto_utc_now(now, sizeof now);
+        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_ADD);
+        if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, food_id) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 3, qty) != SQLITE_OK ||
+            sqlite3_bind_text(st, 4, "held", -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0) {
+            json_decref(food);
+            return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the reservation");
+        }
+    }
+    if (!food) {
+        /* Retried after the food was deleted: the reservation still stands. */
+        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_FOOD_ANY);
+        json_t *rows = NULL;
+        if (!st || sqlite3_bind_int64(st, 1, food_id) != SQLITE_OK || !(rows = db_rows(st)))
+            return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        food = json_incref(json_array_get(rows, 0));
+        json_decref(rows);
+        if (!food)
+            return proto_fail(err, ERR_NOT_FOUND, "food", "food %lld does not exist", food_id);
+    }
+    long long price = ival(food, "price");
+    *result = json_pack("{s:I, s:I, s:I, s:O, s:I, s:I}", "order", (json_int_t)order, "food",
+                        (json_int_t)food_id, "qty", (json_int_t)qty, "name",
+                        json_object_get(food, "name"), "price", (json_int_t)price, "amount",
+                        (json_int_t)(price * qty));
+    json_decref(food);
+    return 0;
+}
+
+static int cmd_release(service_t *svc, const proto_req_t *req, const json_t *body,
+                       json_t **result, proto_err_t *err)
+{
+    (void)req;
+    long long order = ival(body, "order");
+    json_t *res = NULL;
+    int found = res_get(svc, order, &res);
+    if (found < 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    if (!found) {
+        /* Nothing held: leave a tombstone so a late reserve is refused. */
+        char now[32];
+        proto_utc_now(now, sizeof now);
+        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_ADD);
+        if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
+            sqlite3_bind_int64(st, 2, 0) != SQLITE_OK || sqlite3_bind_int64(st, 3, 0) != SQLITE_OK ||
+            sqlite3_bind_text(st, 4, "released", -1, SQLITE_STATIC) != SQLITE_OK ||
+            sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
+            return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        *result = json_pack("{s:I, s:s}", "order", (json_int_t)order, "state", "released");
+        return 0;
+    }
+    const char *state = json_string_value(json_object_get(res, "state"));
+    int rc = 0;
+    if (strcmp(state, "held") == 0) {
+        if (move_stock(svc, ival(res, "food_id"), ival(res, "qty"), "release", order) != 1 ||
+            res_set(svc, order, "released") != 0)
+            rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot release");
+    } else if (strcmp(state, "released") != 0) {
+        rc = proto_fail(err, ERR_CONFLICT, "order", "order %lld was placed; cancel it instead", order);
+    }
+    json_decref(res);
+    if (rc == 0)
+        *result = json_pack("{s:I, s:s}", "order", (json_int_t)order, "state", "released");
+    return rc;
+}
+
+static int cmd_audit(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                     proto_err_t *err)
+{
+    (void)req;
+    (void)body;
+    if (db_begin_read(service_db(svc)) != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_AUDIT);
+    json_t *rows = st ? db_rows(st) : NULL;
+    db_rollback(service_db(svc));
+    if (!rows)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    size_t i;
+    json_t *r;
+    long long bad = 0;
+    json_array_foreach(rows, i, r) {
+        int ok = ival(r, "stock") + ival(r, "held") + ival(r, "sold") == ival(r, "supplied");
+        bad += !ok;
+        json_object_set_new(r, "ok", json_boolean(ok));
+    }
+    *result = json_pack("{s:o, s:I}", "items", rows, "violations", (json_int_t)bad);
+    return 0;
+}
+
+/* Order events: a placed order's stock is sold; a cancelled one's comes back. */
+static int on_order(void *arg, const char *publisher, const json_t *ev)
+{
+    service_t *svc = arg;
+    (void)publisher;
+    const char *type = json_string_value(json_object_get(ev, "eventType"));
+    long long order = ival(ev, "orderId");
+    int placed = strcmp(type, "Ordered") == 0, cancelled = strcmp(type, "OrderCancelled") == 0;
+    if (!placed && !cancelled)
+        return 0;
+    json_t *res = NULL;
+    int found = res_get(svc, order, &res);
+    if (found < 0)
+        return -1;
+    if (!found) {
+        log_warn("%s for order %lld without a reservation", type, order);
+        return 0;
+    }
+    const char *state = json_string_value(json_object_get(res, "state"));
+    int rc = 0;
+    if (placed && strcmp(state, "held") == 0) {
+        rc = res_set(svc, order, "sold");
+    } else if (cancelled && strcmp(state, "sold") == 0) {
+        rc = move_stock(svc, ival(res, "food_id"), ival(res, "qty"), "cancel", order) == 1 &&
+                     res_set(svc, order, "returned") == 0 ? 0 : -1;
+    }
+    json_decref(res);
+    return rc;
+}
+
+static int start(service_t *svc)
+{
+    return bus_subscribe(service_bus(svc), "order", on_order, svc);
+}
+
 static const svc_cmd_t commands[] = {
     {"catalog.add", cmd_add},
     {"catalog.update", cmd_update},
     {"catalog.delete", cmd_delete},
     {"catalog.list", cmd_list},
     {"catalog.show", cmd_show},
+    {"catalog.reserve", cmd_reserve},
+    {"catalog.release", cmd_release},
+    {"catalog.audit", cmd_audit},
     {NULL, NULL},
 };
 
-const svc_def_t svc_catalog = {"catalog", SCHEMA, commands, NULL};
+const svc_def_t svc_catalog = {"catalog", SCHEMA, commands, start, NULL, NULL};

@@ -16,7 +16,13 @@ static const char SCHEMA[] =
     "  name TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '',"
     "  age INTEGER CHECK (age IS NULL OR age >= 0),"
     "  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active','withdrawn')),"
-    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);";
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    /* Which of a customer's orders are still open, from order and delivery
+     * events (they may arrive in either order, so each sets its own flag). */
+    "CREATE TABLE IF NOT EXISTS customer_orders("
+    "  order_id INTEGER PRIMARY KEY, customer_id INTEGER,"
+    "  ordered INTEGER NOT NULL DEFAULT 0, closed INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS customer_orders_customer ON customer_orders(customer_id);";
 
 static const char *SQL_ADD =
     "INSERT INTO customers(name, phone, address, age, created_at, updated_at) "
@@ -32,6 +38,15 @@ static const char *SQL_UPDATE =
     " address = COALESCE(?, address), age = COALESCE(?, age), updated_at = ? WHERE id = ?";
 static const char *SQL_WITHDRAW =
     "UPDATE customers SET status = 'withdrawn', updated_at = ? WHERE id = ?";
+
+static const char *SQL_OPEN_COUNT =
+    "SELECT COUNT(*) FROM customer_orders WHERE customer_id = ? AND ordered = 1 AND closed = 0";
+static const char *SQL_CO_ORDERED =
+    "INSERT INTO customer_orders(order_id, customer_id, ordered) VALUES(?1,?2,1)"
+    " ON CONFLICT(order_id) DO UPDATE SET customer_id = ?2, ordered = 1";
+static const char *SQL_CO_CLOSED =
+    "INSERT INTO customer_orders(order_id, customer_id, closed) VALUES(?1,?2,1)"
+    " ON CONFLICT(order_id) DO UPDATE SET closed = 1";
 
 static int bind_opt_text(sqlite3_stmt *st, int i, const json_t *v)
 {
@@ -154,6 +169,16 @@ static int cmd_withdraw(service_t *svc, const proto_req_t *req, const json_t *bo
     json_decref(row);
     if (withdrawn)
         return proto_fail(err, ERR_CONFLICT, "id", "customer %lld has already withdrawn", id);
+    sqlite3_stmt *cnt = db_stmt(service_db(svc), SQL_OPEN_COUNT);
+    long long open = -1;
+    if (cnt && sqlite3_bind_int64(cnt, 1, id) == SQLITE_OK)
+        open = db_int(cnt, -1);
+    if (open < 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    if (open > 0)
+        return proto_fail(err, ERR_CONFLICT, "id",
+                          "customer %lld has %lld open order%s (not delivered or cancelled)", id,
+                          open, open == 1 ? "" : "s");
     char now[32];
     proto_utc_now(now, sizeof now);
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_WITHDRAW);
@@ -189,6 +214,34 @@ static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, 
     return *result ? 0 : err->status;
 }
 
+/* Ordered opens an order; Delivered or OrderCancelled closes it. */
+static int on_event(void *arg, const char *publisher, const json_t *ev)
+{
+    service_t *svc = arg;
+    (void)publisher;
+    const char *type = json_string_value(json_object_get(ev, "eventType"));
+    const char *sql = strcmp(type, "Ordered") == 0 ? SQL_CO_ORDERED
+                      : strcmp(type, "Delivered") == 0 || strcmp(type, "OrderCancelled") == 0
+                          ? SQL_CO_CLOSED
+                          : NULL;
+    if (!sql)
+        return 0;
+    sqlite3_stmt *st = db_stmt(service_db(svc), sql);
+    if (!st ||
+        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(ev, "orderId"))) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(ev, "customerId"))) != SQLITE_OK)
+        return -1;
+    return db_step_done(st);
+}
+
+static int start(service_t *svc)
+{
+    return bus_subscribe(service_bus(svc), "order", on_event, svc) ||
+                   bus_subscribe(service_bus(svc), "delivery", on_event, svc)
+               ? -1
+               : 0;
+}
+
 static const svc_cmd_t commands[] = {
     {"customer.add", cmd_add},
     {"customer.update", cmd_update},
@@ -198,4 +251,4 @@ static const svc_cmd_t commands[] = {
     {NULL, NULL},
 };
 
-const svc_def_t svc_customer = {"customer", SCHEMA, commands, NULL};
+const svc_def_t svc_customer = {"customer", SCHEMA, commands, start, NULL, NULL};

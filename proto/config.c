@@ -13,7 +13,8 @@
 
 #define MAX_KEYS 128
 
-const char *const config_services[] = {"customer", "catalog", "view", NULL};
+const char *const config_services[] = {"customer", "catalog", "payment", "delivery", "order",
+                                       "view",     NULL};
 
 struct config {
     char home[4096];

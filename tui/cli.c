@@ -20,6 +20,7 @@ static const struct route {
     const char *verb;       /* NULL: the group alone */
     const char *command;
     int takes_id;
+    const char *as;         /* the caller when none is given (default manager:cli) */
 } routes[] = {
     {"customers", "add", "customer.add", 0},
     {"customers", "update", "customer.update", 1},
@@ -32,6 +33,20 @@ static const struct route {
     {"foods", "list", "catalog.list", 0},
     {"foods", "show", "catalog.show", 1},
     {"catalog", NULL, "view.catalog", 0},
+    {"orders", "place", "order.place", 0},
+    {"orders", "list", "order.list", 0},
+    {"orders", "show", "order.show", 1},
+    {"orders", "cancel", "order.cancel", 1},
+    {"pays", "list", "payment.list", 0},
+    {"pays", "faults", "payment.admin", 0},
+    {"deliveries", "list", "delivery.list", 0},
+    {"deliveries", "confirm", "delivery.confirm", 1, "delivery:cli"},
+    {"deliveries", "ship", "delivery.ship", 1, "delivery:cli"},
+    {"deliveries", "complete", "delivery.complete", 1, "delivery:cli"},
+    {"deliveries", "cancel-confirm", "delivery.cancel_confirm", 1, "delivery:cli"},
+    {"deliveries", "cancel-reject", "delivery.cancel_reject", 1, "delivery:cli"},
+    {"deliveries", "auto", "delivery.auto", 0, "delivery:cli"},
+    {"myorders", NULL, "view.myorders", 0},
 };
 
 void cli_usage(FILE *out)
@@ -45,6 +60,15 @@ void cli_usage(FILE *out)
           "  foods update ID key=value...         foods delete ID\n"
           "  foods list                           foods show ID\n"
           "  catalog [search=TEXT]                the catalog view (read model)\n"
+          "  orders place customer=N food=N qty=N place and pay an order\n"
+          "  orders list [customer=N] [status=S]  orders show ID    orders cancel ID\n"
+          "  pays list [customer=N]\n"
+          "  pays faults [latency_ms=N] [fail_ratio=PCT] [decline=true|false]\n"
+          "  deliveries list [status=S] [order=N]\n"
+          "  deliveries confirm|ship|complete|cancel-confirm|cancel-reject ID\n"
+          "  deliveries auto enabled=true|false [delay_ms=N]\n"
+          "  myorders [customer=N]                my orders (read model)\n"
+          "  audit [--wait SECONDS]               check the shop's consistency\n"
           "  events [--follow] [--from-beginning] every event as one JSON line\n"
           "  status                               health of every worker\n"
           "  backend start|stop|restart [SERVICE]\n"
@@ -76,8 +100,8 @@ void cli_close(cli_t *cli)
 
 /* Call cmd on its service. Returns an exit status; on success *out is the
  * result (owned by the caller). Errors are printed. */
-static int call(cli_t *cli, const char *service, const char *cmd, const json_t *body,
-                json_t **out, int quiet)
+static int call_as(cli_t *cli, const char *service, const char *cmd, const json_t *body,
+                   json_t **out, int quiet, const char *as)
 {
     char ep[512];
     *out = NULL;
@@ -91,7 +115,7 @@ static int call(cli_t *cli, const char *service, const char *cmd, const json_t *
         return EXIT_UNREACHABLE;
     }
     client_set_timeout(c, cli->timeout_ms, 2);
-    client_set_caller(c, cli->caller);
+    client_set_caller(c, as && !cli->caller_given ? as : cli->caller);
     proto_rep_t rep;
     proto_err_t err;
     int rc = client_call(c, cmd, body, NULL, &rep, &err);
@@ -112,6 +136,12 @@ static int call(cli_t *cli, const char *service, const char *cmd, const json_t *
     *out = json_incref(rep.body);
     proto_rep_clear(&rep);
     return EXIT_OKAY;
+}
+
+int cli_call(cli_t *cli, const char *service, const char *cmd, const json_t *body, json_t **out,
+             int quiet)
+{
+    return call_as(cli, service, cmd, body, out, quiet, NULL);
 }
 
 static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
@@ -152,7 +182,7 @@ static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
         return EXIT_USAGE;
     }
     json_t *result;
-    int rc = call(cli, cmd->service, cmd->name, valid, &result, 0);
+    int rc = call_as(cli, cmd->service, cmd->name, valid, &result, 0, r->as);
     json_decref(valid);
     if (rc == EXIT_OKAY) {
         output_result(stdout, result, cli->json);
@@ -172,7 +202,7 @@ static int cmd_status(cli_t *cli)
         json_t *h;
         int saved = cli->timeout_ms;
         cli->timeout_ms = 500;
-        int rc = call(cli, config_services[i], "health", NULL, &h, 1);
+        int rc = cli_call(cli, config_services[i], "health", NULL, &h, 1);
         cli->timeout_ms = saved;
         json_t *row;
         if (rc == EXIT_OKAY) {
@@ -254,7 +284,7 @@ static int history(cli_t *cli, long long *positions, int print)
         for (;;) {
             json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)positions[i], "limit", 5000);
             json_t *res;
-            int r = call(cli, config_services[i], "events.since", body, &res, 1);
+            int r = cli_call(cli, config_services[i], "events.since", body, &res, 1);
             json_decref(body);
             if (r != EXIT_OKAY) {
                 fprintf(stderr, "counter: events of %s are missing: it is unreachable\n",
@@ -459,6 +489,8 @@ int cli_run(cli_t *cli, int argc, char **argv)
         return backend_ctl(cli, argc, argv);
     if (strcmp(w, "batch") == 0)
         return cmd_batch(cli, argc, argv);
+    if (strcmp(w, "audit") == 0)
+        return cmd_audit(cli, argc, argv);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const struct route *r = &routes[i];
         if (strcmp(r->group, w) != 0)

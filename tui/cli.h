@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 
 enum { EXIT_OKAY = 0, EXIT_BACKEND = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -20,6 +22,7 @@ typedef struct {
     int in_batch;
     int timeout_ms;       /* per attempt */
     char caller[80];      /* role:subject sent with each request */
+    int caller_given;     /* --as or COUNTER_CALLER: else each command's usual role */
 } cli_t;
 
 /* Run one command (argv[0] is the command word). Returns an exit status. */
@@ -27,6 +30,14 @@ int cli_run(cli_t *cli, int argc, char **argv);
 void cli_usage(FILE *out);
 void cli_close(cli_t *cli);
 void *cli_ctx(cli_t *cli);
+
+/* Call cmd on service as the CLI's caller. Returns an exit status; on success
+ * *out is the result (caller owns it). Errors are printed unless quiet. */
+int cli_call(cli_t *cli, const char *service, const char *cmd, const json_t *body, json_t **out,
+             int quiet);
+
+/* audit.c: `counter audit [--wait SECONDS]`. */
+int cmd_audit(cli_t *cli, int argc, char **argv);
 
 /* backend_ctl.c: `counter backend start|stop|restart|status [SERVICE]`. */
 int backend_ctl(cli_t *cli, int argc, char **argv);

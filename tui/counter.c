@@ -23,6 +23,7 @@ int main(int argc, char **argv)
     cli.json = !isatty(STDOUT_FILENO);
     const char *caller = getenv("COUNTER_CALLER");
     snprintf(cli.caller, sizeof cli.caller, "%s", caller && *caller ? caller : "manager:cli");
+    cli.caller_given = caller && *caller;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
             cli.json = 0;
         } else if (strcmp(argv[i], "--as") == 0 && i + 1 < argc) {
             snprintf(cli.caller, sizeof cli.caller, "%s", argv[++i]);
+            cli.caller_given = 1;
         } else if (strcmp(argv[i], "--help") == 0) {
             cli_usage(stdout);
             return EXIT_OKAY;

@@ -1,0 +1,302 @@
+/*
+ * svc_delivery.c - deliveries (F6-F8, F10, N1b): the delivery team's board.
+ *
+ * A delivery comes into existence only from an Ordered event, that is after
+ * payment, once per order (order_id is unique). The state machine, all of it
+ * here:
+ *
+ *   received -> confirmed -> shipped -> delivered
+ *   received|confirmed|shipped -> cancel_requested   (delivery.cancel_request)
+ *   cancel_requested -> cancelled                    (cancel_confirm: DeliveryCanceled)
+ *   cancel_requested -> the state before             (cancel_reject: CancelRejected)
+ *
+ * A delivered order cannot be cancelled (conflict). The auto mode plays the
+ * team: it moves each delivery one step after delay_ms (off by default;
+ * delivery.auto / delivery.auto_ms in the config).
+ */
+#include "log.h"
+#include "service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS deliveries("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, order_id INTEGER NOT NULL UNIQUE,"
+    "  customer_id INTEGER NOT NULL, customer_name TEXT NOT NULL, address TEXT NOT NULL,"
+    "  food_id INTEGER NOT NULL, food_name TEXT NOT NULL, qty INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('received','confirmed','shipped','delivered',"
+    "    'cancel_requested','cancelled')),"
+    "  before_cancel TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  changed_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries(status, changed_ms);";
+
+#define COLS "id, order_id AS orderId, customer_id AS customerId, customer_name AS customerName," \
+             " address, food_id AS foodId, food_name AS foodName, qty, status, created_at, updated_at"
+
+static const char *SQL_ADD =
+    "INSERT OR IGNORE INTO deliveries(order_id, customer_id, customer_name, address, food_id,"
+    " food_name, qty, status, created_at, updated_at, changed_ms)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,'received',?8,?8,?9)";
+static const char *SQL_GET = "SELECT " COLS ", before_cancel FROM deliveries WHERE id = ?";
+static const char *SQL_BY_ORDER = "SELECT " COLS ", before_cancel FROM deliveries WHERE order_id = ?";
+static const char *SQL_LIST =
+    "SELECT " COLS " FROM deliveries WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR order_id = ?2)"
+    " ORDER BY id";
+static const char *SQL_SET =
+    "UPDATE deliveries SET status = ?2, before_cancel = ?3, updated_at = ?4, changed_ms = ?5"
+    " WHERE id = ?1";
+static const char *SQL_DUE =
+    "SELECT id, status FROM deliveries WHERE status IN ('received','confirmed','shipped',"
+    "'cancel_requested') AND changed_ms <= ? ORDER BY changed_ms LIMIT 200";
+
+static struct {
+    int enabled;
+    long delay_ms;
+    long long next_ms;
+} autoplay;
+
+static json_t *load(service_t *svc, const char *sql, long long key, proto_err_t *err)
+{
+    sqlite3_stmt *st = db_stmt(service_db(svc), sql);
+    json_t *rows;
+    if (!st || sqlite3_bind_int64(st, 1, key) != SQLITE_OK || !(rows = db_rows(st))) {
+        proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        return NULL;
+    }
+    json_t *row = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    if (!row)
+        proto_fail(err, ERR_NOT_FOUND, sql == SQL_GET ? "id" : "order",
+                   sql == SQL_GET ? "delivery %lld does not exist"
+                                  : "no delivery for order %lld yet", key);
+    return row;
+}
+
+static const char *sval(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static long long ival(const json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+/* Move a delivery to `to` with its event. */
+static int transition(service_t *svc, const json_t *row, const char *to, const char *before,
+                      const char *event)
+{
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_SET);
+    if (!st || sqlite3_bind_int64(st, 1, ival(row, "id")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC) != SQLITE_OK ||
+        (before ? sqlite3_bind_text(st, 3, before, -1, SQLITE_TRANSIENT)
+                : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0)
+        return -1;
+    return bus_emit(service_bus(svc), event, "orderId", ival(row, "orderId"),
+                    json_pack("{s:I, s:I, s:s}", "deliveryId", (json_int_t)ival(row, "id"),
+                              "customerId", (json_int_t)ival(row, "customerId"), "status", to));
+}
+
+/* The team's moves: from -> to, with the event each publishes. */
+static const struct move {
+    const char *command;
+    const char *from;
+    const char *to;
+    const char *event;
+} moves[] = {
+    {"delivery.confirm", "received", "confirmed", "DeliveryConfirmed"},
+    {"delivery.ship", "confirmed", "shipped", "Shipped"},
+    {"delivery.complete", "shipped", "delivered", "Delivered"},
+    {"delivery.cancel_confirm", "cancel_requested", "cancelled", "DeliveryCanceled"},
+    {"delivery.cancel_reject", "cancel_requested", NULL, "CancelRejected"},
+};
+
+static int apply_move(service_t *svc, const struct move *m, long long id, json_t **result,
+                      proto_err_t *err)
+{
+    json_t *row = load(svc, SQL_GET, id, err);
+    if (!row)
+        return err->status;
+    const char *status = sval(row, "status");
+    int rc = 0;
+    if (strcmp(status, m->from) != 0) {
+        rc = proto_fail(err, ERR_CONFLICT, "id", "delivery %lld is %s; %s needs %s", id, status,
+                        m->command + strlen("delivery."), m->from);
+    } else {
+        /* A rejected cancellation goes back to where the delivery was. */
+        const char *to = m->to ? m->to : sval(row, "before_cancel");
+        if (!*to)
+            to = "received";
+        if (transition(svc, row, to, NULL, m->event) != 0)
+            rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot update the delivery");
+    }
+    json_decref(row);
+    if (rc == 0) {
+        *result = load(svc, SQL_GET, id, err);
+        json_object_del(*result, "before_cancel");
+    }
+    return rc;
+}
+
+static int cmd_move(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
+        if (strcmp(moves[i].command, req->command) == 0)
+            return apply_move(svc, &moves[i], ival(body, "id"), result, err);
+    return proto_fail(err, ERR_BAD_REQUEST, "command", "unknown move");
+}
+
+static int cmd_cancel_request(service_t *svc, const proto_req_t *req, const json_t *body,
+                              json_t **result, proto_err_t *err)
+{
+    (void)req;
+    long long order = ival(body, "order");
+    json_t *row = load(svc, SQL_BY_ORDER, order, err);
+    if (!row)
+        return err->status;
+    const char *status = sval(row, "status");
+    int rc = 0;
+    if (strcmp(status, "delivered") == 0)
+        rc = proto_fail(err, ERR_CONFLICT, "order", "delivered orders cannot be cancelled");
+    else if (strcmp(status, "cancelled") == 0 || strcmp(status, "cancel_requested") == 0)
+        rc = proto_fail(err, ERR_CONFLICT, "order", "order %lld is already %s", order, status);
+    else if (transition(svc, row, "cancel_requested", status, "CancelRequested") != 0)
+        rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot update the delivery");
+    long long id = ival(row, "id");
+    json_decref(row);
+    if (rc == 0) {
+        *result = load(svc, SQL_GET, id, err);
+        json_object_del(*result, "before_cancel");
+    }
+    return rc;
+}
+
+static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    (void)req;
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
+    const json_t *s = json_object_get(body, "status"), *o = json_object_get(body, "order");
+    if (!st ||
+        (s ? sqlite3_bind_text(st, 1, json_string_value(s), -1, SQLITE_TRANSIENT)
+           : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
+        (o ? sqlite3_bind_int64(st, 2, json_integer_value(o)) : sqlite3_bind_null(st, 2)) != SQLITE_OK)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    json_t *rows = db_rows(st);
+    if (!rows)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    *result = json_pack("{s:o}", "items", rows);
+    return 0;
+}
+
+static int cmd_auto(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    (void)svc;
+    (void)err;
+    autoplay.enabled = json_is_true(json_object_get(body, "enabled"));
+    const json_t *d = json_object_get(body, "delay_ms");
+    if (d)
+        autoplay.delay_ms = (long)json_integer_value(d);
+    log_info("auto mode %s (%ld ms) by %s", autoplay.enabled ? "on" : "off", autoplay.delay_ms,
+             req->caller_raw);
+    *result = json_pack("{s:b, s:I}", "enabled", autoplay.enabled, "delay_ms",
+                        (json_int_t)autoplay.delay_ms);
+    return 0;
+}
+
+/* Ordered: the paid order's details reach the team (once per order). */
+static int on_order(void *arg, const char *publisher, const json_t *ev)
+{
+    service_t *svc = arg;
+    (void)publisher;
+    if (strcmp(sval(ev, "eventType"), "Ordered") != 0)
+        return 0;
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
+    if (!st || sqlite3_bind_int64(st, 1, ival(ev, "orderId")) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, ival(ev, "customerId")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, sval(ev, "customerName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, sval(ev, "address"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, ival(ev, "foodId")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 6, sval(ev, "foodName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 7, ival(ev, "qty")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 8, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 9, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0)
+        return -1;
+    if (sqlite3_changes(db_handle(service_db(svc))) != 1)
+        return 0;   /* already received */
+    long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
+    return bus_emit(service_bus(svc), "DeliveryReceived", "orderId", ival(ev, "orderId"),
+                    json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "deliveryId", (json_int_t)id,
+                              "customerId", (json_int_t)ival(ev, "customerId"), "foodId",
+                              (json_int_t)ival(ev, "foodId"), "qty", (json_int_t)ival(ev, "qty"),
+                              "address", sval(ev, "address"), "status", "received"));
+}
+
+/* Auto mode: move every delivery that has waited delay_ms one step. */
+static void tick(service_t *svc)
+{
+    long long now = proto_mono_ms();
+    if (!autoplay.enabled || now < autoplay.next_ms)
+        return;
+    autoplay.next_ms = now + (autoplay.delay_ms < 50 ? autoplay.delay_ms : 50);
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_DUE);
+    json_t *due;
+    if (!st || sqlite3_bind_int64(st, 1, proto_now_ms() - autoplay.delay_ms) != SQLITE_OK ||
+        !(due = db_rows(st)))
+        return;
+    if (json_array_size(due) > 0 && db_begin(service_db(svc)) == 0) {
+        size_t i;
+        json_t *d;
+        int ok = 1;
+        json_array_foreach(due, i, d) {
+            const char *status = sval(d, "status");
+            for (size_t k = 0; k < sizeof moves / sizeof moves[0] && ok; k++) {
+                if (strcmp(moves[k].from, status) == 0 && moves[k].to) {
+                    json_t *res = NULL;
+                    proto_err_t err;
+                    if (apply_move(svc, &moves[k], ival(d, "id"), &res, &err) != 0)
+                        ok = 0;
+                    json_decref(res);
+                    break;
+                }
+            }
+        }
+        if (ok && db_commit(service_db(svc)) == 0)
+            bus_flush(service_bus(svc));
+        else
+            db_rollback(service_db(svc));
+    }
+    json_decref(due);
+}
+
+static int start(service_t *svc)
+{
+    const config_t *cfg = service_config(svc);
+    autoplay.enabled = config_get_long(cfg, "delivery.auto", 0) != 0;
+    autoplay.delay_ms = config_get_long(cfg, "delivery.auto_ms", 1000);
+    return bus_subscribe(service_bus(svc), "order", on_order, svc);
+}
+
+static const svc_cmd_t commands[] = {
+    {"delivery.list", cmd_list},
+    {"delivery.confirm", cmd_move},
+    {"delivery.ship", cmd_move},
+    {"delivery.complete", cmd_move},
+    {"delivery.cancel_confirm", cmd_move},
+    {"delivery.cancel_reject", cmd_move},
+    {"delivery.cancel_request", cmd_cancel_request},
+    {"delivery.auto", cmd_auto},
+    {NULL, NULL},
+};
+
+const svc_def_t svc_delivery = {"delivery", SCHEMA, commands, start, tick, NULL};

@@ -1,0 +1,274 @@
+/*
+ * audit.c - `counter audit`: the shop's consistency checks (DESIGN section 10),
+ * read from every service once the bus has settled:
+ *
+ *   - stock + held + sold = supplied, per food (catalog's own books), and no
+ *     reservation is still held once no placement is in flight;
+ *   - every paid order has exactly one delivery, every delivery an order;
+ *   - every cancelled order has exactly one refund; no payment stands
+ *     without an order (an abandoned placement's payment is refunded);
+ *   - sold stock per food equals the quantity of its live orders;
+ *   - no event applied twice or skipped: each subscription's count of applied
+ *     events equals its position;
+ *   - the read models agree with the services (catalog view, my orders).
+ */
+#include "cli.h"
+#include "output.h"
+#include "proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    int violations;
+    json_t *report;   /* array of sentences */
+} audit_t;
+
+static void problem(audit_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(audit_t *a, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    a->violations++;
+    if (a->violations <= 50)
+        json_array_append_new(a->report, json_string(buf));
+}
+
+static long long ival(const json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static const char *sval(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* Wait until every subscription has caught up with what its publisher
+ * announced. Returns 0 when settled, -1 on timeout or a service down. */
+static int settle(cli_t *cli, long wait_ms)
+{
+    long long deadline = proto_mono_ms() + wait_ms;
+    for (;;) {
+        long long lag = 0;
+        int down = 0;
+        for (int i = 0; config_services[i]; i++) {
+            json_t *h;
+            if (cli_call(cli, config_services[i], "health", NULL, &h, 1) != EXIT_OKAY) {
+                down++;
+                continue;
+            }
+            size_t k;
+            json_t *s;
+            json_array_foreach(json_object_get(h, "subscriptions"), k, s)
+                lag += ival(s, "lag");
+            json_decref(h);
+        }
+        if (!down && lag == 0)
+            return 0;
+        if (proto_mono_ms() >= deadline)
+            return -1;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* items of a list command, or NULL (printed). */
+static json_t *items(cli_t *cli, const char *service, const char *cmd)
+{
+    json_t *res;
+    if (cli_call(cli, service, cmd, NULL, &res, 0) != EXIT_OKAY)
+        return NULL;
+    json_t *it = json_incref(json_object_get(res, "items"));
+    json_decref(res);
+    return it;
+}
+
+static json_t *find_by(const json_t *arr, const char *key, long long v, int *count)
+{
+    json_t *hit = NULL;
+    size_t i;
+    json_t *x;
+    *count = 0;
+    json_array_foreach(arr, i, x) {
+        if (ival(x, key) == v) {
+            (*count)++;
+            hit = x;
+        }
+    }
+    return hit;
+}
+
+static void check_events(cli_t *cli, audit_t *a)
+{
+    for (int i = 0; config_services[i]; i++) {
+        json_t *h;
+        if (cli_call(cli, config_services[i], "health", NULL, &h, 1) != EXIT_OKAY) {
+            problem(a, "%s is unreachable", config_services[i]);
+            continue;
+        }
+        size_t k;
+        json_t *s;
+        json_array_foreach(json_object_get(h, "subscriptions"), k, s) {
+            if (ival(s, "applied_count") != ival(s, "stored_seq"))
+                problem(a, "%s applied %lld events of %s but is at position %lld",
+                        config_services[i], ival(s, "applied_count"), sval(s, "publisher"),
+                        ival(s, "stored_seq"));
+        }
+        json_decref(h);
+    }
+}
+
+int cmd_audit(cli_t *cli, int argc, char **argv)
+{
+    long wait_ms = 10000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
+            wait_ms = atol(argv[++i]) * 1000;
+        else {
+            fprintf(stderr, "usage: counter audit [--wait SECONDS]\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (settle(cli, wait_ms) != 0) {
+        fprintf(stderr, "counter: audit: the backend did not settle within %ld s "
+                        "(a service is down or lagging)\n", wait_ms / 1000);
+        return EXIT_UNREACHABLE;
+    }
+    audit_t a = {0, json_array()};
+    json_t *cat = NULL, *orders = NULL, *pays = NULL, *dels = NULL, *view = NULL, *mine = NULL,
+           *foods = NULL;
+    json_t *oaud = NULL;
+    if (cli_call(cli, "catalog", "catalog.audit", NULL, &cat, 0) != EXIT_OKAY ||
+        cli_call(cli, "order", "order.audit", NULL, &oaud, 0) != EXIT_OKAY ||
+        !(pays = items(cli, "payment", "payment.list")) ||
+        !(dels = items(cli, "delivery", "delivery.list")) ||
+        !(view = items(cli, "view", "view.catalog")) ||
+        !(mine = items(cli, "view", "view.myorders")) ||
+        !(foods = items(cli, "catalog", "catalog.list"))) {
+        json_decref(a.report);
+        json_decref(cat);
+        json_decref(oaud);
+        json_decref(pays);
+        json_decref(dels);
+        json_decref(view);
+        json_decref(mine);
+        json_decref(foods);
+        return EXIT_UNREACHABLE;
+    }
+    orders = json_object_get(oaud, "items");
+    size_t i;
+    json_t *x;
+    int n;
+
+    /* Catalog books. */
+    long long held = 0;
+    json_array_foreach(json_object_get(cat, "items"), i, x) {
+        if (!json_is_true(json_object_get(x, "ok")))
+            problem(&a, "food %lld: stock %lld + held %lld + sold %lld != supplied %lld", ival(x, "id"),
+                    ival(x, "stock"), ival(x, "held"), ival(x, "sold"), ival(x, "supplied"));
+        held += ival(x, "held");
+        /* Sold stock equals the live orders of this food. */
+        long long live = 0;
+        size_t k;
+        json_t *o;
+        json_array_foreach(orders, k, o)
+            if (ival(o, "foodId") == ival(x, "id") && strcmp(sval(o, "status"), "cancelled") != 0)
+                live += ival(o, "qty");
+        if (live != ival(x, "sold"))
+            problem(&a, "food %lld: %lld sold in the catalog, %lld in live orders", ival(x, "id"),
+                    ival(x, "sold"), live);
+    }
+    long long unfinished = ival(oaud, "unfinished_placements");
+    if (unfinished > 0)
+        problem(&a, "%lld placements are unfinished", unfinished);
+    if (held > 0 && unfinished == 0)
+        problem(&a, "%lld units are held by reservations no placement owns", held);
+
+    /* Orders, deliveries, payments. */
+    long long cancelled = 0;
+    json_array_foreach(orders, i, x) {
+        long long id = ival(x, "id");
+        find_by(dels, "orderId", id, &n);
+        if (n != 1)
+            problem(&a, "order %lld (paid) has %d deliveries", id, n);
+        json_t *p = find_by(pays, "orderId", id, &n);
+        if (n != 1 || !p)
+            problem(&a, "order %lld has %d payments", id, n);
+        else if (strcmp(sval(x, "status"), "cancelled") == 0) {
+            cancelled++;
+            if (strcmp(sval(p, "status"), "refunded") != 0)
+                problem(&a, "cancelled order %lld: payment is %s, not refunded", id, sval(p, "status"));
+        } else if (strcmp(sval(p, "status"), "paid") != 0) {
+            problem(&a, "order %lld is %s but its payment is %s", id, sval(x, "status"),
+                    sval(p, "status"));
+        }
+        json_t *m = find_by(mine, "orderId", id, &n);
+        if (n != 1 || !m)
+            problem(&a, "order %lld is not in my orders", id);
+        else if (strcmp(sval(m, "orderStatus"), sval(x, "status")) != 0)
+            problem(&a, "order %lld: my orders says %s, the order service %s", id,
+                    sval(m, "orderStatus"), sval(x, "status"));
+    }
+    json_array_foreach(dels, i, x) {
+        find_by(orders, "id", ival(x, "orderId"), &n);
+        if (n != 1)
+            problem(&a, "delivery %lld is for order %lld, which does not exist", ival(x, "id"),
+                    ival(x, "orderId"));
+    }
+    json_array_foreach(pays, i, x) {
+        find_by(orders, "id", ival(x, "orderId"), &n);
+        if (n == 0 && strcmp(sval(x, "status"), "paid") == 0)
+            problem(&a, "payment for order %lld was charged but the order does not exist",
+                    ival(x, "orderId"));
+    }
+    if (json_array_size(mine) != json_array_size(orders))
+        problem(&a, "my orders has %zu rows, the order service %zu orders", json_array_size(mine),
+                json_array_size(orders));
+
+    /* The catalog view agrees with the catalog. */
+    if (json_array_size(view) != json_array_size(foods))
+        problem(&a, "the catalog view has %zu foods, the catalog %zu", json_array_size(view),
+                json_array_size(foods));
+    json_array_foreach(foods, i, x) {
+        json_t *v = find_by(view, "id", ival(x, "id"), &n);
+        if (!v || ival(v, "stock") != ival(x, "stock") || ival(v, "price") != ival(x, "price") ||
+            strcmp(sval(v, "name"), sval(x, "name")) != 0)
+            problem(&a, "the catalog view differs from the catalog on food %lld", ival(x, "id"));
+    }
+    check_events(cli, &a);
+
+    json_t *verdict = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:O}", "audit",
+                                a.violations ? "FAILED" : "OK", "violations", a.violations,
+                                "orders", (json_int_t)json_array_size(orders), "cancelled",
+                                (json_int_t)cancelled, "deliveries",
+                                (json_int_t)json_array_size(dels), "payments",
+                                (json_int_t)json_array_size(pays), "problems", a.report);
+    if (cli->json) {
+        output_json_line(stdout, verdict);
+    } else {
+        printf("audit: %s: %zu orders (%lld cancelled), %zu deliveries, %zu payments, %d violations\n",
+               a.violations ? "FAILED" : "OK", json_array_size(orders), cancelled,
+               json_array_size(dels), json_array_size(pays), a.violations);
+        json_array_foreach(a.report, i, x)
+            printf("  - %s\n", json_string_value(x));
+    }
+    fflush(stdout);
+    json_decref(verdict);
+    json_decref(a.report);
+    json_decref(cat);
+    json_decref(oaud);
+    json_decref(pays);
+    json_decref(dels);
+    json_decref(view);
+    json_decref(mine);
+    json_decref(foods);
+    return a.violations ? EXIT_BACKEND : EXIT_OKAY;
+}
