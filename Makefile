@@ -24,7 +24,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
             -Wno-missing-field-initializers -Iproto -Ibackend $(SANFLAGS) $(PKG_CFLAGS)
 LDFLAGS  += $(SANFLAGS)
-LDLIBS   += $(PKG_LIBS)
+LDLIBS   += $(PKG_LIBS) -pthread
 
 PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/service.c backend/breaker.c
@@ -39,7 +39,7 @@ BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
-TOOLS       := $(BUILD)/tests/rawsend
+TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen
 
 .PHONY: all run check check-san bench install uninstall clean deps
 all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS)
@@ -73,6 +73,30 @@ $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_O
 
 $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+# `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/1 decoder for
+# FUZZ_TIME seconds; the corpus grows in $(BUILD)/fuzz/corpus, crashes land in
+# $(BUILD)/fuzz/. Not part of `make check`. See tests/fuzz/fuzz_proto.c.
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_DIR  := $(BUILD)/fuzz
+.PHONY: fuzz
+fuzz: $(FUZZ_DIR)/fuzz_proto
+	@mkdir -p $(FUZZ_DIR)/corpus
+	$(FUZZ_DIR)/fuzz_proto -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=10 \
+	    -dict=tests/fuzz/proto.dict -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 \
+	    $(FUZZ_DIR)/corpus tests/fuzz/seeds
+
+$(FUZZ_DIR)/fuzz_proto: tests/fuzz/fuzz_proto.c proto/proto.c proto/proto.h | deps-checked
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -Iproto $(shell pkg-config --cflags jansson libsodium) -o $@ \
+	    tests/fuzz/fuzz_proto.c proto/proto.c $(shell pkg-config --libs jansson libsodium)
 
 run: all
 	@scripts/run.sh $(BUILD)

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "zio.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,16 @@ struct bus {
     follow_t *follow;
     int nsubs;
     sub_t subs[MAX_SUBS];
+    /* The catch-up server: a thread with its own read-only connection and
+     * ROUTER socket, so that followers catch up even while this service's
+     * loop is busy (or blocked in a call to the very follower that asks:
+     * with catch-up on the main loop, order -> catalog.reserve and catalog ->
+     * order events.since would wait on each other). */
+    pthread_t sync_thread;
+    int sync_running;
+    atomic_int sync_stop;
+    void *sync_sock;
+    char db_path[4096];
 };
 
 static const char *SCHEMA =
@@ -46,6 +58,8 @@ static const char *SQL_POS = "SELECT seq FROM bus_applied WHERE publisher = ?";
 static const char *SQL_POS_INIT = "INSERT OR IGNORE INTO bus_applied(publisher, seq, applied) VALUES(?, 0, 0)";
 static const char *SQL_POS_SET =
     "UPDATE bus_applied SET seq = ?, applied = applied + ? WHERE publisher = ? AND seq = ?";
+
+static void *sync_main(void *arg);
 
 bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
 {
@@ -73,6 +87,22 @@ bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
     bus->published = bus_last_seq(bus);
     if (bus->published < 0)
         goto fail;
+    const char *file = sqlite3_db_filename(db_handle(db), "main");
+    if (!file || snprintf(bus->db_path, sizeof bus->db_path, "%s", file) >= (int)sizeof bus->db_path ||
+        config_endpoint(cfg, publisher, "sync", ep, sizeof ep) != 0)
+        goto fail;
+    bus->sync_sock = zio_socket(ctx, ZMQ_ROUTER, 1);
+    if (!bus->sync_sock || zio_bind(bus->sync_sock, ep) != 0) {
+        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    /* The socket moves to the thread; pthread_create is the memory barrier
+     * ZeroMQ asks for when a socket changes threads. */
+    if (pthread_create(&bus->sync_thread, NULL, sync_main, bus) != 0) {
+        log_error("cannot start the catch-up server");
+        goto fail;
+    }
+    bus->sync_running = 1;
     return bus;
 fail:
     bus_destroy(&bus);
@@ -84,6 +114,12 @@ void bus_destroy(bus_t **self_p)
     if (!self_p || !*self_p)
         return;
     bus_t *bus = *self_p;
+    if (bus->sync_running) {
+        atomic_store(&bus->sync_stop, 1);
+        pthread_join(bus->sync_thread, NULL);
+    } else {
+        zio_close(&bus->sync_sock);
+    }
     follow_destroy(&bus->follow);
     zio_close(&bus->pub);
     free(bus);
@@ -181,6 +217,124 @@ void bus_tick(bus_t *bus)
     }
     if (bus->follow)
         follow_tick(bus->follow, 0);
+}
+
+/* Events after `after` from the outbox of connection h (a read transaction
+ * of its own). NULL on error. */
+static json_t *since_on(sqlite3 *h, sqlite3_stmt *q, sqlite3_stmt *last_q, const char *publisher,
+                        long long after, long long limit)
+{
+    if (limit <= 0 || limit > 5000)
+        limit = 5000;
+    if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return NULL;
+    json_t *events = json_array();
+    if (!events)
+        abort();
+    int rc = SQLITE_ERROR;
+    if (sqlite3_bind_int64(q, 1, after) == SQLITE_OK && sqlite3_bind_int64(q, 2, limit) == SQLITE_OK) {
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            json_t *ev = json_loadb((const char *)sqlite3_column_text(q, 2),
+                                    (size_t)sqlite3_column_bytes(q, 2), 0, NULL);
+            if (!ev || json_array_append_new(events, ev) != 0) {
+                rc = SQLITE_ERROR;
+                break;
+            }
+        }
+    }
+    sqlite3_reset(q);
+    long long last = -1;
+    if (sqlite3_step(last_q) == SQLITE_ROW)
+        last = sqlite3_column_int64(last_q, 0);
+    sqlite3_reset(last_q);
+    (void)sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_DONE || last < 0) {
+        json_decref(events);
+        return NULL;
+    }
+    json_t *out = json_pack("{s:s, s:I, s:o}", "publisher", publisher, "last_seq", (json_int_t)last,
+                            "events", events);
+    if (!out)
+        abort();
+    return out;
+}
+
+static void sync_reply(void *sock, const zio_msgs_t *m, size_t env, const char *rid,
+                       proto_status_t status, const json_t *body)
+{
+    char *text = proto_dump(body);
+    const char *st = proto_status_name(status);
+    const char *id = (rid && *rid) ? rid : "-";
+    proto_frame_t f[ZIO_MAX_FRAMES];
+    size_t n = 0;
+    for (size_t i = 0; i < env; i++)
+        f[n++] = m->frame[i];
+    f[n++] = (proto_frame_t){PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)};
+    f[n++] = (proto_frame_t){id, strlen(id)};
+    f[n++] = (proto_frame_t){st, strlen(st)};
+    f[n++] = (proto_frame_t){text, strlen(text)};
+    if (zio_send(sock, f, n, ZMQ_DONTWAIT) != 0)
+        log_warn("sync reply: %s", zmq_strerror(zmq_errno()));
+    free(text);
+}
+
+static void *sync_main(void *arg)
+{
+    bus_t *bus = arg;
+    sqlite3 *h = NULL;
+    sqlite3_stmt *q = NULL, *last_q = NULL;
+    if (sqlite3_open_v2(bus->db_path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(h, 5000) != SQLITE_OK ||
+        sqlite3_prepare_v2(h, SQL_SINCE, -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(h, SQL_LAST, -1, &last_q, NULL) != SQLITE_OK) {
+        log_error("catch-up server: %s", h ? sqlite3_errmsg(h) : "out of memory");
+        goto out;
+    }
+    const proto_cmd_t *cmd = proto_cmd_find("events.since");
+    while (!atomic_load(&bus->sync_stop)) {
+        zmq_pollitem_t item = {bus->sync_sock, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, 200);
+        if (n <= 0)
+            continue;   /* timeout, or EINTR from a signal meant for the main thread */
+        zio_msgs_t m;
+        if (zio_recv(bus->sync_sock, &m, ZMQ_DONTWAIT) != 0)
+            continue;
+        size_t env = (m.n >= 2 && m.frame[1].size == 0) ? 2 : 1;
+        proto_req_t req;
+        proto_err_t err;
+        json_t *out = NULL, *body = NULL;
+        proto_status_t status = ERR_OK;
+        if (m.total != m.n || proto_req_decode(m.frame + env, m.n - env, &req, &err) != 0) {
+            if (m.total != m.n)
+                memset(&req, 0, sizeof req), proto_fail(&err, ERR_BAD_REQUEST, "frames", "too many frames");
+            status = err.status;
+        } else if (strcmp(req.command, "events.since") != 0) {
+            status = proto_fail(&err, ERR_BAD_REQUEST, "command",
+                                "the catch-up socket serves events.since only");
+        } else if (!(body = proto_validate(cmd, req.body, &err))) {
+            status = err.status;
+        } else {
+            json_t *after = json_object_get(body, "after"), *limit = json_object_get(body, "limit");
+            out = since_on(h, q, last_q, bus->publisher, after ? json_integer_value(after) : 0,
+                           limit ? json_integer_value(limit) : 1000);
+            if (!out)
+                status = proto_fail(&err, ERR_INTERNAL, NULL, "cannot read the outbox");
+        }
+        if (status != ERR_OK)
+            out = proto_err_body(&err);
+        sync_reply(bus->sync_sock, &m, env, req.request_id, status, out);
+        json_decref(out);
+        json_decref(body);
+        proto_req_clear(&req);
+        zio_msgs_close(&m);
+    }
+out:
+    sqlite3_finalize(q);
+    sqlite3_finalize(last_q);
+    if (h)
+        sqlite3_close(h);
+    zio_close(&bus->sync_sock);
+    return NULL;
 }
 
 json_t *bus_since(bus_t *bus, long long after, long long limit)

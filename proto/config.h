@@ -23,7 +23,8 @@ const char *config_home(const config_t *c);
 const char *config_get(const config_t *c, const char *key, const char *def);
 long config_get_long(const config_t *c, const char *key, long def);
 
-/* Endpoint of a service's socket: kind is "req" (requests) or "pub" (events).
+/* Endpoint of a service's socket: kind is "req" (requests), "pub" (events) or
+ * "sync" (catch-up: events.since, served by a thread of its own).
  * Default: ipc://$COUNTER_HOME/run/<service>.<kind>; when that path would pass
  * the ~107 byte limit of a unix socket path, an abstract-namespace socket named
  * after a hash of the home folder. Returns 0 or -1. */

@@ -16,6 +16,7 @@
 
 typedef struct {
     char publisher[32];
+    json_t *pending;       /* live events read in this pass, contiguous after applied */
     long long applied;     /* last sequence applied */
     long long latest;      /* highest sequence the publisher announced */
     long long retry_at;    /* monotonic ms before which catch-up is not retried */
@@ -60,8 +61,10 @@ void follow_destroy(follow_t **self_p)
     if (!self_p || !*self_p)
         return;
     follow_t *f = *self_p;
-    for (int i = 0; i < f->nfeeds; i++)
+    for (int i = 0; i < f->nfeeds; i++) {
         client_destroy(&f->feeds[i].client);
+        json_decref(f->feeds[i].pending);
+    }
     zio_close(&f->sub);
     free(f);
     *self_p = NULL;
@@ -72,8 +75,10 @@ int follow_add(follow_t *f, const char *publisher, long long position)
     if (f->nfeeds == FOLLOW_MAX)
         return -1;
     char pub_ep[512], req_ep[512];
+    /* Catch-up goes to the publisher's sync socket, served by a thread of
+     * its own, never to its request loop. */
     if (config_endpoint(f->cfg, publisher, "pub", pub_ep, sizeof pub_ep) != 0 ||
-        config_endpoint(f->cfg, publisher, "req", req_ep, sizeof req_ep) != 0)
+        config_endpoint(f->cfg, publisher, "sync", req_ep, sizeof req_ep) != 0)
         return -1;
     feed_t *fd = &f->feeds[f->nfeeds];
     memset(fd, 0, sizeof *fd);
@@ -160,6 +165,20 @@ static int catch_up(follow_t *f, feed_t *fd)
     }
 }
 
+/* Apply the live events gathered for a feed in one run (one transaction for
+ * a service), or catch up when they did not follow on. */
+static void flush_pending(follow_t *f, feed_t *fd)
+{
+    if (!fd->pending)
+        return;
+    if (json_array_size(fd->pending) > 0 && f->fn(f->arg, fd->publisher, fd->pending) == 0)
+        fd->applied += (long long)json_array_size(fd->pending);
+    json_decref(fd->pending);
+    fd->pending = NULL;
+    if (fd->latest > fd->applied && proto_mono_ms() >= fd->retry_at)
+        (void)catch_up(f, fd);
+}
+
 static void on_message(follow_t *f, const zio_msgs_t *m)
 {
     if (m->n != 2 || m->total != 2)
@@ -181,30 +200,33 @@ static void on_message(follow_t *f, const zio_msgs_t *m)
     if (seq > fd->latest)
         fd->latest = seq;
     int heartbeat = rest == strlen(PROTO_HB_TYPE) && memcmp(dot + 1, PROTO_HB_TYPE, rest) == 0;
-    if (!heartbeat && seq == fd->applied + 1 && proto_event_check(ev) == 0) {
-        json_t *run = json_array();
-        if (!run || json_array_append(run, ev) != 0)
+    long long next = fd->applied + 1 + (long long)json_array_size(fd->pending);
+    if (!heartbeat && seq == next && proto_event_check(ev) == 0) {
+        if (!fd->pending && !(fd->pending = json_array()))
             abort();
-        if (f->fn(f->arg, fd->publisher, run) == 0)
-            fd->applied = seq;
-        json_decref(run);
-    } else if (seq > fd->applied && proto_mono_ms() >= fd->retry_at) {
-        /* A gap, or a heartbeat ahead of us: fetch what we missed. */
-        (void)catch_up(f, fd);
+        if (json_array_append(fd->pending, ev) != 0)
+            abort();
     }
+    /* Anything else ahead of us (a gap, a heartbeat) is repaired by the
+     * catch-up in flush_pending. */
     json_decref(ev);
 }
 
 int follow_on_readable(follow_t *f)
 {
+    int rc = 0;
     for (int i = 0; i < 10000; i++) {
         zio_msgs_t m;
-        if (zio_recv(f->sub, &m, ZMQ_DONTWAIT) != 0)
-            return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        if (zio_recv(f->sub, &m, ZMQ_DONTWAIT) != 0) {
+            rc = (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+            break;
+        }
         on_message(f, &m);
         zio_msgs_close(&m);
     }
-    return 0;
+    for (int i = 0; i < f->nfeeds; i++)
+        flush_pending(f, &f->feeds[i]);
+    return rc;
 }
 
 void follow_tick(follow_t *f, int force)
