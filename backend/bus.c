@@ -109,6 +109,16 @@ fail:
     return NULL;
 }
 
+bus_t *bus_outbox_new(db_t *db, const char *publisher)
+{
+    bus_t *bus = calloc(1, sizeof *bus);
+    if (!bus)
+        abort();
+    bus->db = db;
+    snprintf(bus->publisher, sizeof bus->publisher, "%s", publisher);
+    return bus;
+}
+
 void bus_destroy(bus_t **self_p)
 {
     if (!self_p || !*self_p)
@@ -184,6 +194,8 @@ static void publish(bus_t *bus, const char *type, const char *json, size_t len)
 
 void bus_flush(bus_t *bus)
 {
+    if (!bus->pub)
+        return;
     for (;;) {
         sqlite3_stmt *st = db_stmt(bus->db, SQL_SINCE);
         if (!st || sqlite3_bind_int64(st, 1, bus->published) != SQLITE_OK ||
@@ -206,6 +218,8 @@ void bus_flush(bus_t *bus)
 
 void bus_tick(bus_t *bus)
 {
+    if (!bus->pub)
+        return;
     long long now = proto_mono_ms();
     if (now >= bus->next_hb) {
         bus->next_hb = now + HEARTBEAT_MS;

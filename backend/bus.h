@@ -30,6 +30,10 @@ typedef int (*bus_handler_fn)(void *arg, const char *publisher, const json_t *ev
 bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher);
 void bus_destroy(bus_t **self_p);
 
+/* The outbox alone, for a request thread with its own connection: bus_emit
+ * and bus_since work, bus_flush does nothing (the main thread publishes). */
+bus_t *bus_outbox_new(db_t *db, const char *publisher);
+
 /* Inside a write transaction: append an event. fields is stolen; it gets the
  * envelope (eventType, publisher, seq, eventId, timestamp) and, when agg_key is
  * not NULL, agg_key and "id" set to agg_id. Returns 0 or -1. */

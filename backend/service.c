@@ -6,27 +6,42 @@
 #include "zio.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define COUNTER_VERSION "0.1.0"
-#define BATCH_MAX 256
 #define TICK_MS 100
+#define MAX_WORKERS 32
+#define READY "\001"
 
+/* What every thread of the worker shares. */
+typedef struct {
+    long long started_ms;
+    atomic_llong requests;
+    atomic_int busy;          /* requests being handled by a thread now */
+    atomic_int stop;
+    int nthreads;
+    long long next_prune;
+} shared_t;
+
+/* One thread's view of the service: the main thread (the broker, the bus,
+ * subscriptions, timers) or a request thread. Each has its own SQLite
+ * connection; only the main thread publishes. */
 struct service {
     const svc_def_t *def;
     config_t *cfg;
     void *ctx;
-    void *router;
+    void *sock;        /* where this thread's replies go */
     db_t *db;
-    bus_t *bus;
-    long long started_ms;
-    long long requests;
-    long long next_prune;
-    size_t queue_depth;    /* requests received and waiting behind the current one */
+    bus_t *bus;        /* main: the whole bus; request threads: the outbox only */
+    shared_t *sh;
+    pthread_t thread;
+    int index;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -67,7 +82,7 @@ static void send_reply(service_t *svc, const zio_msgs_t *env, size_t env_n, cons
     f[n++] = (proto_frame_t){id, strlen(id)};
     f[n++] = (proto_frame_t){st, strlen(st)};
     f[n++] = (proto_frame_t){text, strlen(text)};
-    if (zio_send(svc->router, f, n, ZMQ_DONTWAIT) != 0)
+    if (zio_send(svc->sock, f, n, ZMQ_DONTWAIT) != 0)
         log_warn("reply %s: %s", id, zmq_strerror(zmq_errno()));
     free(text);
 }
@@ -82,9 +97,10 @@ static json_t *health(service_t *svc)
         json_object_set_new(h, "ready", json_true()) != 0 ||
         json_object_set_new(h, "version", json_string(COUNTER_VERSION)) != 0 ||
         json_object_set_new(h, "pid", json_integer(getpid())) != 0 ||
-        json_object_set_new(h, "uptime_ms", json_integer(proto_mono_ms() - svc->started_ms)) != 0 ||
-        json_object_set_new(h, "requests", json_integer(svc->requests)) != 0 ||
-        json_object_set_new(h, "queue_depth", json_integer((json_int_t)svc->queue_depth)) != 0)
+        json_object_set_new(h, "uptime_ms", json_integer(proto_mono_ms() - svc->sh->started_ms)) != 0 ||
+        json_object_set_new(h, "requests", json_integer(atomic_load(&svc->sh->requests))) != 0 ||
+        json_object_set_new(h, "threads", json_integer(svc->sh->nthreads)) != 0 ||
+        json_object_set_new(h, "queue_depth", json_integer(atomic_load(&svc->sh->busy))) != 0)
         abort();
     if (svc->def->health)
         svc->def->health(svc, h);
@@ -211,7 +227,7 @@ static proto_status_t dispatch(service_t *svc, const proto_req_t *req, json_t **
 /* One message off the ROUTER: [identity][empty]?[5 frames]. */
 static void handle_message(service_t *svc, zio_msgs_t *m)
 {
-    svc->requests++;
+    atomic_fetch_add(&svc->sh->requests, 1);
     /* The envelope: the identity, and the empty delimiter REQ peers add. */
     size_t env = 1;
     if (m->n >= 2 && m->frame[1].size == 0)
@@ -242,25 +258,73 @@ static void handle_message(service_t *svc, zio_msgs_t *m)
 static void prune(service_t *svc)
 {
     long long now = proto_mono_ms();
-    if (now < svc->next_prune)
+    if (now < svc->sh->next_prune)
         return;
-    svc->next_prune = now + 60000;
+    svc->sh->next_prune = now + 60000;
     sqlite3_stmt *st = db_stmt(svc->db, SQL_REQ_PRUNE);
     long long keep_ms = config_get_long(svc->cfg, "requests.keep_ms", 24L * 3600 * 1000);
     if (st && sqlite3_bind_int64(st, 1, proto_now_ms() - keep_ms) == SQLITE_OK)
         (void)db_step_done(st);
 }
 
-static int loop(service_t *svc)
+/* ---- request threads ---- */
+
+static void *thread_main(void *arg)
 {
-    static zio_msgs_t batch[BATCH_MAX];
+    service_t *w = arg;
+    char id[16], ep[64];
+    snprintf(id, sizeof id, "w%02d", w->index);
+    snprintf(ep, sizeof ep, "inproc://%s-threads", w->def->name);
+    w->sock = zio_socket(w->ctx, ZMQ_DEALER, 0);
+    if (!w->sock || zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, id, strlen(id)) != 0 ||
+        zmq_connect(w->sock, ep) != 0) {
+        log_error("thread %d: %s", w->index, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    if (w->def->thread_start && w->def->thread_start(w) != 0) {
+        log_error("thread %d: start failed", w->index);
+        goto out;
+    }
+    if (zmq_send(w->sock, READY, 1, 0) < 0)
+        goto out;
+    while (!atomic_load(&w->sh->stop)) {
+        zmq_pollitem_t item = {w->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 200) <= 0)
+            continue;
+        zio_msgs_t m;
+        if (zio_recv(w->sock, &m, ZMQ_DONTWAIT) != 0)
+            continue;
+        handle_message(w, &m);
+        zio_msgs_close(&m);
+    }
+    if (w->def->thread_stop)
+        w->def->thread_stop(w);
+out:
+    zio_close(&w->sock);
+    return NULL;
+}
+
+/* ---- the main thread: a load-balancing broker (the Guide's LRU queue) ---- */
+
+static int is_command(const zio_msgs_t *m, size_t env, const char *name)
+{
+    size_t len = strlen(name);
+    return m->n > env + 1 && m->frame[env + 1].size == len &&
+           memcmp(m->frame[env + 1].data, name, len) == 0;
+}
+
+static int loop(service_t *svc, void *backend, service_t *threads)
+{
+    int idle[MAX_WORKERS], nidle = 0;
     while (!stop_requested) {
-        zmq_pollitem_t items[2] = {{svc->router, 0, ZMQ_POLLIN, 0}, {NULL, 0, ZMQ_POLLIN, 0}};
-        int nitems = 1;
+        zmq_pollitem_t items[3] = {{backend, 0, ZMQ_POLLIN, 0},
+                                   {svc->sock, 0, nidle > 0 ? ZMQ_POLLIN : 0, 0},
+                                   {NULL, 0, ZMQ_POLLIN, 0}};
+        int nitems = 2;
         void *sub = bus_sub_socket(svc->bus);
         if (sub) {
-            items[1].socket = sub;
-            nitems = 2;
+            items[2].socket = sub;
+            nitems = 3;
         }
         int rc = zmq_poll(items, nitems, TICK_MS);
         if (rc < 0) {
@@ -270,17 +334,53 @@ static int loop(service_t *svc)
             return 1;
         }
         if (items[0].revents & ZMQ_POLLIN) {
-            size_t n = 0;
-            while (n < BATCH_MAX && zio_recv(svc->router, &batch[n], ZMQ_DONTWAIT) == 0)
-                n++;
-            for (size_t i = 0; i < n; i++) {
-                svc->queue_depth = n - i - 1;
-                handle_message(svc, &batch[i]);
-                zio_msgs_close(&batch[i]);
+            int replies = 0;
+            zio_msgs_t m;
+            while (zio_recv(backend, &m, ZMQ_DONTWAIT) == 0) {
+                int w = -1;
+                if (m.n >= 1 && m.frame[0].size == 3)
+                    w = atoi((const char *)m.frame[0].data + 1) % MAX_WORKERS;
+                if (w >= 0 && nidle < MAX_WORKERS)
+                    idle[nidle++] = w;
+                if (!(m.n == 2 && m.frame[1].size == 1 && *(const char *)m.frame[1].data == READY[0])) {
+                    atomic_fetch_sub(&svc->sh->busy, 1);
+                    if (zio_send(svc->sock, m.frame + 1, m.n - 1, ZMQ_DONTWAIT) != 0)
+                        log_warn("forward reply: %s", zmq_strerror(zmq_errno()));
+                    replies++;
+                }
+                zio_msgs_close(&m);
             }
-            svc->queue_depth = 0;
+            /* What the threads committed is published from here. */
+            if (replies)
+                bus_flush(svc->bus);
         }
-        if (nitems == 2 && (items[1].revents & ZMQ_POLLIN))
+        while (nidle > 0 && (items[1].revents & ZMQ_POLLIN)) {
+            zio_msgs_t m;
+            if (zio_recv(svc->sock, &m, ZMQ_DONTWAIT) != 0)
+                break;
+            size_t env = (m.n >= 2 && m.frame[1].size == 0) ? 2 : 1;
+            if (m.total != m.n || m.n == ZIO_MAX_FRAMES || is_command(&m, env, "health")) {
+                /* Answered here: health (so it reports even when every thread
+                 * is busy) and messages too big to forward. */
+                handle_message(svc, &m);
+            } else {
+                int w = idle[--nidle];
+                char id[16];
+                snprintf(id, sizeof id, "w%02d", threads[w].index);
+                proto_frame_t f[ZIO_MAX_FRAMES + 1];
+                f[0] = (proto_frame_t){id, strlen(id)};
+                for (size_t i = 0; i < m.n; i++)
+                    f[i + 1] = m.frame[i];
+                atomic_fetch_add(&svc->sh->busy, 1);
+                if (zio_send(backend, f, m.n + 1, ZMQ_DONTWAIT) != 0) {
+                    log_warn("forward request: %s", zmq_strerror(zmq_errno()));
+                    atomic_fetch_sub(&svc->sh->busy, 1);
+                    idle[nidle++] = w;
+                }
+            }
+            zio_msgs_close(&m);
+        }
+        if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
             bus_on_readable(svc->bus);
         bus_tick(svc->bus);
         if (svc->def->tick)
@@ -292,9 +392,13 @@ static int loop(service_t *svc)
 
 int service_run(const svc_def_t *def, config_t *cfg)
 {
-    service_t svc = {.def = def, .cfg = cfg, .started_ms = proto_mono_ms()};
-    int status = 1;
-    char path[4200], err[512], ep[512];
+    static shared_t sh;
+    service_t svc = {.def = def, .cfg = cfg, .sh = &sh};
+    service_t threads[MAX_WORKERS];
+    int nthreads = 0, status = 1;
+    void *backend = NULL;
+    char path[4200], err[512], ep[512], key[64];
+    sh.started_ms = proto_mono_ms();
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -308,7 +412,8 @@ int service_run(const svc_def_t *def, config_t *cfg)
         log_error("data path too long");
         return 1;
     }
-    svc.db = db_open(path, config_get(cfg, "sqlite.synchronous", "NORMAL"), err, sizeof err);
+    const char *sync = config_get(cfg, "sqlite.synchronous", "NORMAL");
+    svc.db = db_open(path, sync, err, sizeof err);
     if (!svc.db) {
         log_error("%s", err);
         return 1;
@@ -325,20 +430,54 @@ int service_run(const svc_def_t *def, config_t *cfg)
         goto out;
     if (config_endpoint(cfg, def->name, "req", ep, sizeof ep) != 0)
         goto out;
-    svc.router = zio_socket(svc.ctx, ZMQ_ROUTER, 1);
-    if (!svc.router || zio_bind(svc.router, ep) != 0) {
+    svc.sock = zio_socket(svc.ctx, ZMQ_ROUTER, 1);
+    if (!svc.sock || zio_bind(svc.sock, ep) != 0) {
         log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         goto out;
     }
+    char inproc[64];
+    snprintf(inproc, sizeof inproc, "inproc://%s-threads", def->name);
+    backend = zio_socket(svc.ctx, ZMQ_ROUTER, 0);
+    if (!backend || zmq_bind(backend, inproc) != 0) {
+        log_error("cannot bind %s: %s", inproc, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    /* start() runs before any request thread: recovery sees a quiet service. */
     if (def->start && def->start(&svc) != 0) {
         log_error("start failed");
         goto out;
     }
-    log_info("ready on %s", ep);
-    status = loop(&svc);
+    snprintf(key, sizeof key, "%s.threads", def->name);
+    long want = config_get_long(cfg, key, def->threads > 0 ? def->threads : 1);
+    if (want < 1 || want > MAX_WORKERS) {
+        log_error("%s must be 1-%d", key, MAX_WORKERS);
+        goto out;
+    }
+    for (; nthreads < want; nthreads++) {
+        service_t *w = &threads[nthreads];
+        *w = (service_t){.def = def, .cfg = cfg, .ctx = svc.ctx, .sh = &sh, .index = nthreads};
+        w->db = db_open(path, sync, err, sizeof err);
+        w->bus = w->db ? bus_outbox_new(w->db, def->name) : NULL;
+        if (!w->bus || pthread_create(&w->thread, NULL, thread_main, w) != 0) {
+            log_error("cannot start request thread %d: %s", nthreads, w->db ? "" : err);
+            bus_destroy(&w->bus);
+            db_destroy(&w->db);
+            goto out;
+        }
+    }
+    sh.nthreads = nthreads;
+    log_info("ready on %s (%d request thread%s)", ep, nthreads, nthreads == 1 ? "" : "s");
+    status = loop(&svc, backend, threads);
     log_info("stopping");
 out:
-    zio_close(&svc.router);
+    atomic_store(&sh.stop, 1);
+    for (int i = 0; i < nthreads; i++) {
+        pthread_join(threads[i].thread, NULL);
+        bus_destroy(&threads[i].bus);
+        db_destroy(&threads[i].db);
+    }
+    zio_close(&backend);
+    zio_close(&svc.sock);
     bus_destroy(&svc.bus);
     if (svc.ctx && zmq_ctx_term(svc.ctx) != 0)
         log_warn("zmq_ctx_term: %s", zmq_strerror(errno));

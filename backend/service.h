@@ -4,6 +4,13 @@
  * and events.since commands, signals and shutdown. A service adds only its
  * domain: a schema, command handlers and event handlers (svc_*.c).
  *
+ * Threads: the main thread owns the sockets facing the world, the bus (PUB,
+ * subscriptions, their handlers) and the timers; it hands each request to an
+ * idle request thread (the Guide's load-balancing broker), each with its own
+ * SQLite connection, and publishes what they committed when they answer. A
+ * handler must therefore keep per-thread state in thread_start (sockets) and
+ * guard anything shared.
+ *
  * A write command's handler runs inside one BEGIN IMMEDIATE transaction
  * together with the events it emits and the record of its request id; the
  * reply is sent only after COMMIT. So an acknowledged change survives a kill,
@@ -39,6 +46,9 @@ typedef struct {
     int (*start)(service_t *svc);      /* subscriptions etc.; may be NULL */
     void (*tick)(service_t *svc);      /* called every loop pass (<= 100 ms); may be NULL */
     void (*health)(service_t *svc, json_t *h); /* adds fields to the health reply; may be NULL */
+    int (*thread_start)(service_t *svc);  /* per request thread (its own sockets); may be NULL */
+    void (*thread_stop)(service_t *svc);
+    int threads;                       /* request threads by default (config: NAME.threads) */
 } svc_def_t;
 
 db_t *service_db(service_t *svc);

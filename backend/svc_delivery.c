@@ -17,6 +17,7 @@
 #include "log.h"
 #include "service.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,9 +51,10 @@ static const char *SQL_DUE =
     "SELECT id, status FROM deliveries WHERE status IN ('received','confirmed','shipped',"
     "'cancel_requested') AND changed_ms <= ? ORDER BY changed_ms LIMIT 200";
 
+/* Set by delivery.auto on a request thread, read by the main thread's timer. */
 static struct {
-    int enabled;
-    long delay_ms;
+    atomic_int enabled;
+    atomic_long delay_ms;
     long long next_ms;
 } autoplay;
 
@@ -201,14 +203,14 @@ static int cmd_auto(service_t *svc, const proto_req_t *req, const json_t *body, 
 {
     (void)svc;
     (void)err;
-    autoplay.enabled = json_is_true(json_object_get(body, "enabled"));
     const json_t *d = json_object_get(body, "delay_ms");
     if (d)
-        autoplay.delay_ms = (long)json_integer_value(d);
-    log_info("auto mode %s (%ld ms) by %s", autoplay.enabled ? "on" : "off", autoplay.delay_ms,
-             req->caller_raw);
-    *result = json_pack("{s:b, s:I}", "enabled", autoplay.enabled, "delay_ms",
-                        (json_int_t)autoplay.delay_ms);
+        atomic_store(&autoplay.delay_ms, (long)json_integer_value(d));
+    atomic_store(&autoplay.enabled, json_is_true(json_object_get(body, "enabled")));
+    long delay = atomic_load(&autoplay.delay_ms);
+    int on = atomic_load(&autoplay.enabled);
+    log_info("auto mode %s (%ld ms) by %s", on ? "on" : "off", delay, req->caller_raw);
+    *result = json_pack("{s:b, s:I}", "enabled", on, "delay_ms", (json_int_t)delay);
     return 0;
 }
 
@@ -246,12 +248,13 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
 static void tick(service_t *svc)
 {
     long long now = proto_mono_ms();
-    if (!autoplay.enabled || now < autoplay.next_ms)
+    long delay = atomic_load(&autoplay.delay_ms);
+    if (!atomic_load(&autoplay.enabled) || now < autoplay.next_ms)
         return;
-    autoplay.next_ms = now + (autoplay.delay_ms < 50 ? autoplay.delay_ms : 50);
+    autoplay.next_ms = now + (delay < 50 ? delay : 50);
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_DUE);
     json_t *due;
-    if (!st || sqlite3_bind_int64(st, 1, proto_now_ms() - autoplay.delay_ms) != SQLITE_OK ||
+    if (!st || sqlite3_bind_int64(st, 1, proto_now_ms() - delay) != SQLITE_OK ||
         !(due = db_rows(st)))
         return;
     if (json_array_size(due) > 0 && db_begin(service_db(svc)) == 0) {
@@ -282,8 +285,8 @@ static void tick(service_t *svc)
 static int start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
-    autoplay.enabled = config_get_long(cfg, "delivery.auto", 0) != 0;
-    autoplay.delay_ms = config_get_long(cfg, "delivery.auto_ms", 1000);
+    atomic_store(&autoplay.enabled, config_get_long(cfg, "delivery.auto", 0) != 0);
+    atomic_store(&autoplay.delay_ms, config_get_long(cfg, "delivery.auto_ms", 1000));
     return bus_subscribe(service_bus(svc), "order", on_order, svc);
 }
 

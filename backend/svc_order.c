@@ -26,6 +26,7 @@
 #include "log.h"
 #include "service.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,8 @@ static const char *SQL_P_STEP =
     " WHERE id = ?1";
 static const char *SQL_P_OPEN =
     "SELECT id, state, pay_attempted, released, voided, status, reply FROM placements"
-    " WHERE state IN ('started','reserved','compensate') ORDER BY id LIMIT 100";
+    " WHERE state IN ('started','reserved','compensate') AND (?1 OR state = 'compensate')"
+    " ORDER BY id LIMIT 100";
 static const char *SQL_P_COUNT =
     "SELECT COUNT(*) FROM placements WHERE state IN ('started','reserved','compensate')";
 static const char *SQL_O_ADD =
@@ -84,12 +86,41 @@ static const char *SQL_O_STATUS =
     "UPDATE orders SET status = COALESCE(?2, status), delivery_status = COALESCE(?3, delivery_status),"
     " payment_status = COALESCE(?4, payment_status), updated_at = ?5 WHERE id = ?1";
 
+/* Shared by every thread: the breaker (under its lock), the fault point. */
 static struct {
-    client_t *customer, *catalog, *payment, *delivery;
     breaker_t *breaker;
+    pthread_mutex_t lock;
     char fault[64];
     long long next_recovery;
-} order;
+} order = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Each thread calls the other services on sockets of its own. */
+static __thread struct {
+    client_t *customer, *catalog, *payment, *delivery;
+} calls;
+
+static int breaker_allow_locked(long long now, long *retry)
+{
+    pthread_mutex_lock(&order.lock);
+    int ok = breaker_allow(order.breaker, now, retry);
+    pthread_mutex_unlock(&order.lock);
+    return ok;
+}
+
+static int breaker_is_open_locked(long long now, long *retry)
+{
+    pthread_mutex_lock(&order.lock);
+    int open = breaker_is_open(order.breaker, now, retry);
+    pthread_mutex_unlock(&order.lock);
+    return open;
+}
+
+static void breaker_record_locked(long long now, int ok, long elapsed)
+{
+    pthread_mutex_lock(&order.lock);
+    breaker_record(order.breaker, now, ok, elapsed);
+    pthread_mutex_unlock(&order.lock);
+}
 
 /* ---- small helpers ---- */
 
@@ -235,7 +266,7 @@ static int compensate(service_t *svc, long long id, int pay_attempted, int relea
     int rc = 0;
     if (!released) {
         snprintf(rid, sizeof rid, "o%lld.release", id);
-        if (call(order.catalog, "catalog.release", json_pack("{s:I}", "order", (json_int_t)id),
+        if (call(calls.catalog, "catalog.release", json_pack("{s:I}", "order", (json_int_t)id),
                  rid, &out, &err) == 0 && p_step(svc, id, 1, 0) == 0)
             released = 1;
         else
@@ -248,7 +279,7 @@ static int compensate(service_t *svc, long long id, int pay_attempted, int relea
         rc = -1;
     else if (pay_attempted && !voided) {
         snprintf(rid, sizeof rid, "o%lld.void", id);
-        if (call(order.payment, "payment.void", json_pack("{s:I}", "order", (json_int_t)id), rid,
+        if (call(calls.payment, "payment.void", json_pack("{s:I}", "order", (json_int_t)id), rid,
                  &out, &err) == 0 && p_step(svc, id, 0, 1) == 0) {
             voided = 1;
         } else {
@@ -267,7 +298,7 @@ static int fail_placement(service_t *svc, long long id, int pay_attempted, proto
     if (p_set_state(svc, id, "compensate", pay_attempted) != 0)
         log_error("placement %lld: cannot record compensate", id);
     int payment_down = err->status == ERR_UNAVAILABLE ||
-                       breaker_is_open(order.breaker, proto_mono_ms(), &(long){0});
+                       breaker_is_open_locked(proto_mono_ms(), &(long){0});
     if (compensate(svc, id, pay_attempted, 0, 0, &payment_down) == 0)
         (void)p_fail(svc, id, err);
     else
@@ -275,14 +306,16 @@ static int fail_placement(service_t *svc, long long id, int pay_attempted, proto
     return err->status;
 }
 
-/* Recovery: finish the undo of every placement left unfinished. */
-static void recover(service_t *svc)
+/* Recovery: finish the undo of placements left unfinished. At start (all:
+ * no request thread runs yet) every one; later only those already being
+ * undone, never one a thread is working on. */
+static void recover(service_t *svc, int all)
 {
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_P_OPEN);
-    json_t *rows = st ? db_rows(st) : NULL;
+    json_t *rows = st && sqlite3_bind_int(st, 1, all) == SQLITE_OK ? db_rows(st) : NULL;
     size_t i;
     json_t *p;
-    int payment_down = breaker_is_open(order.breaker, proto_mono_ms(), &(long){0});
+    int payment_down = breaker_is_open_locked(proto_mono_ms(), &(long){0});
     json_array_foreach(rows, i, p) {
         long long id = ival(p, "id");
         const char *state = sval(p, "state");
@@ -363,7 +396,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     /* N2: while the breaker is open, turn the customer away before holding
      * anything. */
     long retry = 0;
-    if (breaker_is_open(order.breaker, proto_mono_ms(), &retry)) {
+    if (breaker_is_open_locked(proto_mono_ms(), &retry)) {
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
         err->retry_after_ms = retry;
         return err->status;
@@ -388,7 +421,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     int pay_attempted = 0;
 
     /* 2. the customer exists and has not withdrawn */
-    if (call(order.customer, "customer.show", json_pack("{s:I}", "id", (json_int_t)customer), NULL,
+    if (call(calls.customer, "customer.show", json_pack("{s:I}", "id", (json_int_t)customer), NULL,
              &cust, err) != 0) {
         if (err->status == ERR_NOT_FOUND)
             snprintf(err->field, sizeof err->field, "customer");
@@ -400,7 +433,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     }
     /* 3. hold the stock */
     snprintf(rid, sizeof rid, "o%lld.reserve", id);
-    if (call(order.catalog, "catalog.reserve",
+    if (call(calls.catalog, "catalog.reserve",
              json_pack("{s:I, s:I, s:I}", "order", (json_int_t)id, "food", (json_int_t)food, "qty",
                        (json_int_t)qty), rid, &res, err) != 0) {
         if (err->status == ERR_NOT_FOUND)
@@ -413,7 +446,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     fault_point("order.after_reserve");
 
     /* 4. pay, through the breaker */
-    if (!breaker_allow(order.breaker, proto_mono_ms(), &retry)) {
+    if (!breaker_allow_locked(proto_mono_ms(), &retry)) {
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
         err->retry_after_ms = retry;
         goto failed;
@@ -422,13 +455,13 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     snprintf(rid, sizeof rid, "o%lld.pay", id);
     pay_attempted = 1;
     long long t0 = proto_mono_ms();
-    int prc = call(order.payment, "payment.pay",
+    int prc = call(calls.payment, "payment.pay",
                    json_pack("{s:I, s:I, s:I}", "order", (json_int_t)id, "customer",
                              (json_int_t)customer, "amount", (json_int_t)amount), rid, &paid, err);
     int healthy = prc == 0 || err->status == ERR_PAYMENT_DECLINED;
-    breaker_record(order.breaker, proto_mono_ms(), healthy, (long)(proto_mono_ms() - t0));
+    breaker_record_locked(proto_mono_ms(), healthy, (long)(proto_mono_ms() - t0));
     if (prc != 0) {
-        if (breaker_is_open(order.breaker, proto_mono_ms(), &retry)) {
+        if (breaker_is_open_locked(proto_mono_ms(), &retry)) {
             proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
             err->retry_after_ms = retry;
         } else if (err->status == ERR_UNAVAILABLE) {
@@ -563,7 +596,7 @@ static int cmd_cancel(service_t *svc, const proto_req_t *req, const json_t *body
     if (rc)
         return rc;
     /* N1b: the delivery team's side decides, synchronously. */
-    if (call(order.delivery, "delivery.cancel_request", json_pack("{s:I}", "order", (json_int_t)id),
+    if (call(calls.delivery, "delivery.cancel_request", json_pack("{s:I}", "order", (json_int_t)id),
              req->request_id, &out, err) != 0) {
         if (err->status == ERR_NOT_FOUND)
             proto_fail(err, ERR_UNAVAILABLE, NULL,
@@ -671,13 +704,15 @@ static void tick(service_t *svc)
     if (now < order.next_recovery)
         return;
     order.next_recovery = now + 1000;
-    recover(svc);
+    recover(svc, 0);
 }
 
 static void health(service_t *svc, json_t *h)
 {
     (void)svc;
+    pthread_mutex_lock(&order.lock);
     json_object_set_new(h, "breaker", breaker_json(order.breaker));
+    pthread_mutex_unlock(&order.lock);
 }
 
 static client_t *connect_to(service_t *svc, const char *service, int timeout_ms, int attempts)
@@ -693,25 +728,45 @@ static client_t *connect_to(service_t *svc, const char *service, int timeout_ms,
     return c;
 }
 
-static int start(service_t *svc)
+static void thread_stop(service_t *svc)
+{
+    (void)svc;
+    client_destroy(&calls.customer);
+    client_destroy(&calls.catalog);
+    client_destroy(&calls.delivery);
+    client_destroy(&calls.payment);
+}
+
+static int thread_start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
     int t = (int)config_get_long(cfg, "order.call_timeout_ms", 1000);
-    order.customer = connect_to(svc, "customer", t, 2);
-    order.catalog = connect_to(svc, "catalog", t, 2);
-    order.delivery = connect_to(svc, "delivery", t, 2);
-    order.payment = connect_to(svc, "payment", (int)config_get_long(cfg, "breaker.timeout_ms", 1000), 1);
+    calls.customer = connect_to(svc, "customer", t, 2);
+    calls.catalog = connect_to(svc, "catalog", t, 2);
+    calls.delivery = connect_to(svc, "delivery", t, 2);
+    calls.payment = connect_to(svc, "payment", (int)config_get_long(cfg, "breaker.timeout_ms", 1000), 1);
+    if (!calls.customer || !calls.catalog || !calls.delivery || !calls.payment) {
+        thread_stop(svc);
+        return -1;
+    }
+    return 0;
+}
+
+static int start(service_t *svc)
+{
+    const config_t *cfg = service_config(svc);
     order.breaker = breaker_new((int)config_get_long(cfg, "breaker.failures", 5),
                                 config_get_long(cfg, "breaker.slow_ms", 300),
                                 config_get_long(cfg, "breaker.open_ms", 3000),
                                 (int)config_get_long(cfg, "breaker.trials", 2));
     snprintf(order.fault, sizeof order.fault, "%s", config_get(cfg, "fault", ""));
-    if (!order.customer || !order.catalog || !order.delivery || !order.payment)
+    /* The main thread's own calls: recovery and timers. */
+    if (thread_start(svc) != 0)
         return -1;
     if (bus_subscribe(service_bus(svc), "delivery", on_delivery, svc) != 0 ||
         bus_subscribe(service_bus(svc), "payment", on_payment, svc) != 0)
         return -1;
-    recover(svc);
+    recover(svc, 1);
     return 0;
 }
 
@@ -724,4 +779,5 @@ static const svc_cmd_t commands[] = {
     {NULL, NULL},
 };
 
-const svc_def_t svc_order = {"order", SCHEMA, commands, start, tick, health};
+const svc_def_t svc_order = {"order", SCHEMA, commands, start, tick, health, thread_start,
+                             thread_stop, 8};

@@ -15,6 +15,7 @@
 #include "service.h"
 
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,10 +37,11 @@ static const char *SQL_LIST =
     "SELECT order_id AS orderId, customer_id AS customerId, amount, status, created_at, updated_at"
     " FROM payments WHERE ?1 IS NULL OR customer_id = ?1 ORDER BY order_id";
 
+/* Set by payment.admin, read by every request thread. */
 static struct {
-    long latency_ms;
-    long fail_ratio;     /* percent */
-    int decline;
+    atomic_long latency_ms;
+    atomic_long fail_ratio;     /* percent */
+    atomic_int decline;
 } faults;
 
 static json_t *load(service_t *svc, long long order)
@@ -104,9 +106,10 @@ static int cmd_pay(service_t *svc, const proto_req_t *req, const json_t *body, j
                    proto_err_t *err)
 {
     (void)req;
-    if (faults.latency_ms > 0)
-        sleep_ms(faults.latency_ms);
-    if (faults.fail_ratio > 0 && (long)randombytes_uniform(100) < faults.fail_ratio)
+    long latency = atomic_load(&faults.latency_ms), fail = atomic_load(&faults.fail_ratio);
+    if (latency > 0)
+        sleep_ms(latency);
+    if (fail > 0 && (long)randombytes_uniform(100) < fail)
         return proto_fail(err, ERR_INTERNAL, NULL, "payment failed (fault injected)");
     long long order = json_integer_value(json_object_get(body, "order"));
     long long customer = json_integer_value(json_object_get(body, "customer"));
@@ -126,7 +129,7 @@ static int cmd_pay(service_t *svc, const proto_req_t *req, const json_t *body, j
         return 0;
     }
     json_decref(row);
-    if (faults.decline)
+    if (atomic_load(&faults.decline))
         return proto_fail(err, ERR_PAYMENT_DECLINED, NULL, "the payment was declined");
     if (insert(svc, order, customer, amount, "paid") != 0 ||
         bus_emit(service_bus(svc), "Paid", "orderId", order,
@@ -189,10 +192,12 @@ static int cmd_admin(service_t *svc, const proto_req_t *req, const json_t *body,
         faults.fail_ratio = (long)json_integer_value(v);
     if ((v = json_object_get(body, "decline")))
         faults.decline = json_is_true(v);
-    log_info("faults set by %s: latency %ld ms, fail %ld%%, decline %d", req->caller_raw,
-             faults.latency_ms, faults.fail_ratio, faults.decline);
-    *result = json_pack("{s:I, s:I, s:b}", "latency_ms", (json_int_t)faults.latency_ms,
-                        "fail_ratio", (json_int_t)faults.fail_ratio, "decline", faults.decline);
+    long lat = atomic_load(&faults.latency_ms), fail = atomic_load(&faults.fail_ratio);
+    int dec = atomic_load(&faults.decline);
+    log_info("faults set by %s: latency %ld ms, fail %ld%%, decline %d", req->caller_raw, lat, fail,
+             dec);
+    *result = json_pack("{s:I, s:I, s:b}", "latency_ms", (json_int_t)lat, "fail_ratio",
+                        (json_int_t)fail, "decline", dec);
     return 0;
 }
 
