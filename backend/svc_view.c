@@ -8,6 +8,7 @@
 #include "service.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static const char SCHEMA[] =
@@ -21,7 +22,7 @@ static const char SCHEMA[] =
     "  order_id INTEGER PRIMARY KEY, customer_id INTEGER, food_id INTEGER, food_name TEXT,"
     "  qty INTEGER, amount INTEGER, order_status TEXT, payment_status TEXT,"
     "  delivery_status TEXT, delivery_id INTEGER, updated_at TEXT NOT NULL,"
-    "  ordered_ms INTEGER);"
+    "  ordered_ms INTEGER, event_ms INTEGER);"
     "CREATE INDEX IF NOT EXISTS my_orders_customer ON my_orders(customer_id);";
 
 static const char *SQL_UPSERT =
@@ -75,9 +76,10 @@ static int on_catalog(void *arg, const char *publisher, const json_t *ev)
 
 static const char *SQL_MO_ORDERED =
     "INSERT INTO my_orders(order_id, customer_id, food_id, food_name, qty, amount, order_status,"
-    " updated_at, ordered_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"
+    " updated_at, ordered_ms, event_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
     " ON CONFLICT(order_id) DO UPDATE SET customer_id = ?2, food_id = ?3, food_name = ?4, qty = ?5,"
-    " amount = ?6, order_status = COALESCE(order_status, ?7), updated_at = ?8, ordered_ms = ?9";
+    " amount = ?6, order_status = COALESCE(order_status, ?7), updated_at = ?8, ordered_ms = ?9,"
+    " event_ms = ?10";
 static const char *SQL_MO_SET =
     "INSERT INTO my_orders(order_id, order_status, payment_status, delivery_status, delivery_id,"
     " updated_at) VALUES(?1,?2,?3,?4,?5,?6)"
@@ -88,9 +90,24 @@ static const char *SQL_MO_LIST =
     "SELECT order_id AS orderId, customer_id AS customerId, food_id AS foodId, food_name AS food,"
     " qty, amount, order_status AS orderStatus, COALESCE(payment_status, 'paid') AS paymentStatus,"
     " COALESCE(delivery_status, 'pending') AS deliveryStatus, delivery_id AS deliveryId,"
-    " updated_at AS lastChange, ordered_ms AS orderedMs"
+    " updated_at AS lastChange, ordered_ms AS viewedMs, event_ms AS orderedMs"
     " FROM my_orders WHERE customer_id IS NOT NULL AND (?1 IS NULL OR customer_id = ?1)"
     " ORDER BY order_id DESC";
+
+/* Milliseconds since the epoch of an event timestamp (2026-11-25T14:40:00.123Z),
+ * 0 when unreadable. With viewedMs it gives the Ordered-to-view latency. */
+static long long ts_ms(const char *ts)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest)
+        return 0;
+    long ms = 0;
+    if (*rest == '.')
+        ms = strtol(rest + 1, NULL, 10);
+    return (long long)timegm(&tm) * 1000 + ms;
+}
 
 static int mo_set(service_t *svc, long long order, const char *ostatus, const char *pstatus,
                   const char *dstatus, long long delivery_id, const char *ts)
@@ -127,7 +144,8 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
         sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(ev, "amount"))) != SQLITE_OK ||
         sqlite3_bind_text(st, 7, "placed", -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 9, proto_now_ms()) != SQLITE_OK)
+        sqlite3_bind_int64(st, 9, proto_now_ms()) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 10, ts_ms(ts)) != SQLITE_OK)
         return -1;
     return db_step_done(st);
 }
