@@ -22,6 +22,7 @@ typedef struct {
 } sub_t;
 
 struct bus {
+    char actor[PROTO_MAX_ID + 1];
     void *ctx;
     const config_t *cfg;
     db_t *db;
@@ -168,6 +169,10 @@ int bus_emit(bus_t *bus, const char *type, const char *agg_key, long long agg_id
     }
     if (json_object_update_missing(ev, fields) != 0)
         abort();
+    char self[48];
+    snprintf(self, sizeof self, "system:%s", bus->publisher);
+    if (json_object_set_new(ev, "actor", json_string(bus->actor[0] ? bus->actor : self)) != 0)
+        abort();
     json_decref(fields);
     char *text = proto_dump(ev);
     json_decref(ev);
@@ -190,6 +195,11 @@ static void publish(bus_t *bus, const char *type, const char *json, size_t len)
     /* PUB never blocks; a drop is repaired by the followers' catch-up. */
     if (zio_send(bus->pub, f, 2, ZMQ_DONTWAIT) != 0)
         log_warn("publish %s: %s", type, zmq_strerror(zmq_errno()));
+}
+
+void bus_set_actor(bus_t *bus, const char *actor)
+{
+    snprintf(bus->actor, sizeof bus->actor, "%s", actor ? actor : "");
 }
 
 void bus_flush(bus_t *bus)

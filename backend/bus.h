@@ -39,6 +39,10 @@ bus_t *bus_outbox_new(db_t *db, const char *publisher);
  * not NULL, agg_key and "id" set to agg_id. Returns 0 or -1. */
 int bus_emit(bus_t *bus, const char *type, const char *agg_key, long long agg_id, json_t *fields);
 
+/* Who causes the events emitted from now on ("role:subject", copied; NULL:
+ * the service itself). Events carry it as "actor": the audit of who did what. */
+void bus_set_actor(bus_t *bus, const char *actor);
+
 /* After a commit: publish every committed event not yet published. */
 void bus_flush(bus_t *bus);
 

@@ -242,7 +242,9 @@ static void handle_message(service_t *svc, zio_msgs_t *m)
     } else if (proto_req_decode(m->frame + env, m->n - env, &req, &err) != 0) {
         status = err.status;
     } else {
+        bus_set_actor(svc->bus, req.caller_raw);
         status = dispatch(svc, &req, &out, &err);
+        bus_set_actor(svc->bus, NULL);
     }
     if (status != ERR_OK) {
         json_decref(out);
