@@ -315,12 +315,13 @@ static int is_command(const zio_msgs_t *m, size_t env, const char *name)
            memcmp(m->frame[env + 1].data, name, len) == 0;
 }
 
-static int loop(service_t *svc, void *backend, service_t *threads)
+static int loop(service_t *svc, void *backend, service_t *threads, int nthreads)
 {
     int idle[MAX_WORKERS], nidle = 0;
+    int inline_mode = nthreads == 0;
     while (!stop_requested) {
         zmq_pollitem_t items[3] = {{backend, 0, ZMQ_POLLIN, 0},
-                                   {svc->sock, 0, nidle > 0 ? ZMQ_POLLIN : 0, 0},
+                                   {svc->sock, 0, nidle > 0 || inline_mode ? ZMQ_POLLIN : 0, 0},
                                    {NULL, 0, ZMQ_POLLIN, 0}};
         int nitems = 2;
         void *sub = bus_sub_socket(svc->bus);
@@ -354,6 +355,17 @@ static int loop(service_t *svc, void *backend, service_t *threads)
             }
             /* What the threads committed is published from here. */
             if (replies)
+                bus_flush(svc->bus);
+        }
+        /* Without request threads the main thread answers everything itself,
+         * a batch at a time, and publishes after the batch. */
+        for (int k = 0; inline_mode && (items[1].revents & ZMQ_POLLIN) && k < 256; k++) {
+            zio_msgs_t m;
+            if (zio_recv(svc->sock, &m, ZMQ_DONTWAIT) != 0)
+                break;
+            handle_message(svc, &m);
+            zio_msgs_close(&m);
+            if (k == 255 || !(zmq_poll(&items[1], 1, 0) > 0))
                 bus_flush(svc->bus);
         }
         while (nidle > 0 && (items[1].revents & ZMQ_POLLIN)) {
@@ -450,9 +462,9 @@ int service_run(const svc_def_t *def, config_t *cfg)
         goto out;
     }
     snprintf(key, sizeof key, "%s.threads", def->name);
-    long want = config_get_long(cfg, key, def->threads > 0 ? def->threads : 1);
-    if (want < 1 || want > MAX_WORKERS) {
-        log_error("%s must be 1-%d", key, MAX_WORKERS);
+    long want = config_get_long(cfg, key, def->threads);
+    if (want < 0 || want > MAX_WORKERS) {
+        log_error("%s must be 0-%d", key, MAX_WORKERS);
         goto out;
     }
     for (; nthreads < want; nthreads++) {
@@ -469,7 +481,7 @@ int service_run(const svc_def_t *def, config_t *cfg)
     }
     sh.nthreads = nthreads;
     log_info("ready on %s (%d request thread%s)", ep, nthreads, nthreads == 1 ? "" : "s");
-    status = loop(&svc, backend, threads);
+    status = loop(&svc, backend, threads, nthreads);
     log_info("stopping");
 out:
     atomic_store(&sh.stop, 1);

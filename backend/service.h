@@ -46,9 +46,11 @@ typedef struct {
     int (*start)(service_t *svc);      /* subscriptions etc.; may be NULL */
     void (*tick)(service_t *svc);      /* called every loop pass (<= 100 ms); may be NULL */
     void (*health)(service_t *svc, json_t *h); /* adds fields to the health reply; may be NULL */
-    int (*thread_start)(service_t *svc);  /* per request thread (its own sockets); may be NULL */
+    int (*thread_start)(service_t *svc);  /* per request thread (its own sockets); may be NULL.
+                                        * start() sets up the main thread's own. */
     void (*thread_stop)(service_t *svc);
-    int threads;                       /* request threads by default (config: NAME.threads) */
+    int threads;                       /* request threads by default (config: NAME.threads);
+                                        * 0: the main thread answers requests itself */
 } svc_def_t;
 
 db_t *service_db(service_t *svc);
