@@ -30,7 +30,9 @@ PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/fol
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/service.c backend/breaker.c
 BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
                backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c
-TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c
+TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c \
+               tui/tui.c tui/tui_net.c tui/actions.c tui/widgets.c \
+               tui/screen_customer.c tui/screen_manager.c tui/screen_delivery.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -39,7 +41,7 @@ BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
-TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen
+TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 
 .PHONY: all run check check-san bench install uninstall clean deps
 all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS)
@@ -77,6 +79,9 @@ $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)
 $(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/bench_catchup: $(BUILD)/tests/tools/bench_catchup.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/1 decoder for
 # FUZZ_TIME seconds; the corpus grows in $(BUILD)/fuzz/corpus, crashes land in
 # $(BUILD)/fuzz/. Not part of `make check`. See tests/fuzz/fuzz_proto.c.
@@ -108,14 +113,20 @@ check: all
 check-san:
 	@$(MAKE) --no-print-directory SAN=1 check
 
+# The benchmark (DESIGN section 10): throughput, latency, catch-up, memory and
+# the audit in a temporary shop. BENCH_SECONDS=5 for a quick run.
+bench: all
+	@BUILD=$(BUILD) scripts/bench.sh
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man8
 	install -m 755 $(BUILD)/counter $(BUILD)/counterd $(DESTDIR)$(BINDIR)/
 	install -m 644 man/counter.1 $(DESTDIR)$(MANPREFIX)/man1/
+	install -m 644 man/counterd.8 $(DESTDIR)$(MANPREFIX)/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/counter $(DESTDIR)$(BINDIR)/counterd \
-	      $(DESTDIR)$(MANPREFIX)/man1/counter.1
+	      $(DESTDIR)$(MANPREFIX)/man1/counter.1 $(DESTDIR)$(MANPREFIX)/man8/counterd.8
 
 clean:
 	rm -rf build build-san

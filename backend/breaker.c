@@ -78,6 +78,11 @@ int breaker_is_open(const breaker_t *b, long long now, long *retry_after_ms)
     return 1;
 }
 
+void breaker_count_rejected(breaker_t *b)
+{
+    b->rejected++;
+}
+
 void breaker_record(breaker_t *b, long long now, int ok, long elapsed_ms)
 {
     int good = ok && elapsed_ms < b->slow_ms;

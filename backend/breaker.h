@@ -24,6 +24,8 @@ int breaker_allow(breaker_t *b, long long now_ms, long *retry_after_ms);
 /* Peek, changing nothing: 1 when open and still cooling down (with the wait
  * in *retry_after_ms), so a caller can refuse work before doing any. */
 int breaker_is_open(const breaker_t *b, long long now_ms, long *retry_after_ms);
+/* Count a call refused after a breaker_is_open peek. */
+void breaker_count_rejected(breaker_t *b);
 /* Record the outcome of a call that breaker_allow let through. */
 void breaker_record(breaker_t *b, long long now_ms, int ok, long elapsed_ms);
 

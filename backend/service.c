@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define COUNTER_VERSION "0.1.0"
@@ -24,6 +25,7 @@ typedef struct {
     long long started_ms;
     atomic_llong requests;
     atomic_int busy;          /* requests being handled by a thread now */
+    int queued;               /* requests waiting for a thread (main thread only) */
     atomic_int stop;
     int nthreads;
     long long next_prune;
@@ -100,7 +102,8 @@ static json_t *health(service_t *svc)
         json_object_set_new(h, "uptime_ms", json_integer(proto_mono_ms() - svc->sh->started_ms)) != 0 ||
         json_object_set_new(h, "requests", json_integer(atomic_load(&svc->sh->requests))) != 0 ||
         json_object_set_new(h, "threads", json_integer(svc->sh->nthreads)) != 0 ||
-        json_object_set_new(h, "queue_depth", json_integer(atomic_load(&svc->sh->busy))) != 0)
+        json_object_set_new(h, "in_progress", json_integer(atomic_load(&svc->sh->busy))) != 0 ||
+        json_object_set_new(h, "queue_depth", json_integer(svc->sh->queued)) != 0)
         abort();
     if (svc->def->health)
         svc->def->health(svc, h);
@@ -306,6 +309,27 @@ out:
     return NULL;
 }
 
+/* ---- a background thread for slow periodic work ---- */
+
+static void *background_main(void *arg)
+{
+    service_t *b = arg;
+    if (b->def->thread_start && b->def->thread_start(b) != 0) {
+        log_error("background thread: start failed");
+        return NULL;
+    }
+    while (!atomic_load(&b->sh->stop)) {
+        b->def->background(b);
+        for (int i = 0; i < 10 && !atomic_load(&b->sh->stop); i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (b->def->thread_stop)
+        b->def->thread_stop(b);
+    return NULL;
+}
+
 /* ---- the main thread: a load-balancing broker (the Guide's LRU queue) ---- */
 
 static int is_command(const zio_msgs_t *m, size_t env, const char *name)
@@ -315,13 +339,81 @@ static int is_command(const zio_msgs_t *m, size_t env, const char *name)
            memcmp(m->frame[env + 1].data, name, len) == 0;
 }
 
+/* Requests waiting for a free thread, in arrival order. */
+#define QUEUE_MAX 4096
+
+typedef struct {
+    zio_msgs_t *msg[QUEUE_MAX];
+    size_t n;
+} queue_t;
+
+/* The request id of a message, when it is a plain token (else ""). */
+static void peek_token(const zio_msgs_t *m, size_t index, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (index >= m->n || m->frame[index].size == 0 || m->frame[index].size >= cap)
+        return;
+    const unsigned char *d = m->frame[index].data;
+    for (size_t i = 0; i < m->frame[index].size; i++)
+        if (d[i] <= 0x20 || d[i] >= 0x7f)
+            return;
+    memcpy(out, d, m->frame[index].size);
+    out[m->frame[index].size] = '\0';
+}
+
+/* Answer m at once, from the main thread, when the service says so (e.g. the
+ * order service while its payment breaker is open). Returns 1 if answered. */
+static int try_fast_reply(service_t *svc, const zio_msgs_t *m, const char *text_if_full)
+{
+    size_t env = (m->n >= 2 && m->frame[1].size == 0) ? 2 : 1;
+    char command[64], rid[PROTO_MAX_ID + 1];
+    proto_err_t err;
+    peek_token(m, env + 1, command, sizeof command);
+    peek_token(m, env + 2, rid, sizeof rid);
+    if (!rid[0] || !command[0])
+        return 0;
+    if (text_if_full) {
+        proto_fail(&err, ERR_UNAVAILABLE, NULL, "%s", text_if_full);
+    } else if (!svc->def->fast_reply || !svc->def->fast_reply(svc, command, &err)) {
+        return 0;
+    }
+    json_t *body = proto_err_body(&err);
+    atomic_fetch_add(&svc->sh->requests, 1);
+    send_reply(svc, m, env, rid, err.status, body);
+    json_decref(body);
+    return 1;
+}
+
+static void forward(service_t *svc, void *backend, service_t *threads, int w, zio_msgs_t *m)
+{
+    char id[16];
+    snprintf(id, sizeof id, "w%02d", threads[w].index);
+    proto_frame_t f[ZIO_MAX_FRAMES + 1];
+    f[0] = (proto_frame_t){id, strlen(id)};
+    for (size_t i = 0; i < m->n; i++)
+        f[i + 1] = m->frame[i];
+    atomic_fetch_add(&svc->sh->busy, 1);
+    if (zio_send(backend, f, m->n + 1, ZMQ_DONTWAIT) != 0) {
+        log_warn("forward request: %s", zmq_strerror(zmq_errno()));
+        atomic_fetch_sub(&svc->sh->busy, 1);
+        try_fast_reply(svc, m, "the service could not take the request; try again");
+    }
+}
+
+static void drop(zio_msgs_t *m)
+{
+    zio_msgs_close(m);
+    free(m);
+}
+
 static int loop(service_t *svc, void *backend, service_t *threads, int nthreads)
 {
     int idle[MAX_WORKERS], nidle = 0;
     int inline_mode = nthreads == 0;
+    static queue_t queue;
     while (!stop_requested) {
         zmq_pollitem_t items[3] = {{backend, 0, ZMQ_POLLIN, 0},
-                                   {svc->sock, 0, nidle > 0 || inline_mode ? ZMQ_POLLIN : 0, 0},
+                                   {svc->sock, 0, ZMQ_POLLIN, 0},
                                    {NULL, 0, ZMQ_POLLIN, 0}};
         int nitems = 2;
         void *sub = bus_sub_socket(svc->bus);
@@ -368,32 +460,54 @@ static int loop(service_t *svc, void *backend, service_t *threads, int nthreads)
             if (k == 255 || !(zmq_poll(&items[1], 1, 0) > 0))
                 bus_flush(svc->bus);
         }
-        while (nidle > 0 && (items[1].revents & ZMQ_POLLIN)) {
-            zio_msgs_t m;
-            if (zio_recv(svc->sock, &m, ZMQ_DONTWAIT) != 0)
+        /* With threads: take in what arrived; answer here what needs no
+         * thread; queue the rest for the next free thread. */
+        for (int k = 0; !inline_mode && (items[1].revents & ZMQ_POLLIN) && k < 1024; k++) {
+            zio_msgs_t *m = malloc(sizeof *m);
+            if (!m)
+                abort();
+            if (zio_recv(svc->sock, m, ZMQ_DONTWAIT) != 0) {
+                free(m);
                 break;
-            size_t env = (m.n >= 2 && m.frame[1].size == 0) ? 2 : 1;
-            if (m.total != m.n || m.n == ZIO_MAX_FRAMES || is_command(&m, env, "health")) {
-                /* Answered here: health (so it reports even when every thread
-                 * is busy) and messages too big to forward. */
-                handle_message(svc, &m);
-            } else {
-                int w = idle[--nidle];
-                char id[16];
-                snprintf(id, sizeof id, "w%02d", threads[w].index);
-                proto_frame_t f[ZIO_MAX_FRAMES + 1];
-                f[0] = (proto_frame_t){id, strlen(id)};
-                for (size_t i = 0; i < m.n; i++)
-                    f[i + 1] = m.frame[i];
-                atomic_fetch_add(&svc->sh->busy, 1);
-                if (zio_send(backend, f, m.n + 1, ZMQ_DONTWAIT) != 0) {
-                    log_warn("forward request: %s", zmq_strerror(zmq_errno()));
-                    atomic_fetch_sub(&svc->sh->busy, 1);
-                    idle[nidle++] = w;
-                }
             }
-            zio_msgs_close(&m);
+            size_t env = (m->n >= 2 && m->frame[1].size == 0) ? 2 : 1;
+            if (m->total != m->n || m->n == ZIO_MAX_FRAMES || is_command(m, env, "health")) {
+                /* health answers even when every thread is busy */
+                handle_message(svc, m);
+                drop(m);
+            } else if (try_fast_reply(svc, m, NULL)) {
+                drop(m);
+            } else if (queue.n == QUEUE_MAX) {
+                if (!try_fast_reply(svc, m, "the service is overloaded; try again in a moment"))
+                    handle_message(svc, m);
+                drop(m);
+            } else {
+                queue.msg[queue.n++] = m;
+            }
         }
+        /* What waits may be answerable now without a thread (a breaker
+         * that opened meanwhile): do not keep it waiting. */
+        if (queue.n > 0 && svc->def->fast_reply) {
+            size_t kept = 0;
+            for (size_t i = 0; i < queue.n; i++) {
+                if (try_fast_reply(svc, queue.msg[i], NULL))
+                    drop(queue.msg[i]);
+                else
+                    queue.msg[kept++] = queue.msg[i];
+            }
+            queue.n = kept;
+        }
+        size_t taken = 0;
+        while (nidle > 0 && taken < queue.n) {
+            zio_msgs_t *m = queue.msg[taken++];
+            forward(svc, backend, threads, idle[--nidle], m);
+            drop(m);
+        }
+        if (taken > 0) {
+            memmove(queue.msg, queue.msg + taken, (queue.n - taken) * sizeof queue.msg[0]);
+            queue.n -= taken;
+        }
+        svc->sh->queued = (int)queue.n;
         if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
             bus_on_readable(svc->bus);
         bus_tick(svc->bus);
@@ -401,6 +515,9 @@ static int loop(service_t *svc, void *backend, service_t *threads, int nthreads)
             svc->def->tick(svc);
         prune(svc);
     }
+    for (size_t i = 0; i < queue.n; i++)
+        drop(queue.msg[i]);
+    queue.n = 0;
     return 0;
 }
 
@@ -480,9 +597,31 @@ int service_run(const svc_def_t *def, config_t *cfg)
         }
     }
     sh.nthreads = nthreads;
+    /* Work that may wait on other services (recovery) runs here, never in
+     * the main thread that brokers every request. */
+    service_t background = {.def = def, .cfg = cfg, .ctx = svc.ctx, .sh = &sh, .index = -1};
+    int background_running = 0;
+    if (def->background) {
+        background.db = db_open(path, sync, err, sizeof err);
+        background.bus = background.db ? bus_outbox_new(background.db, def->name) : NULL;
+        if (!background.bus ||
+            pthread_create(&background.thread, NULL, background_main, &background) != 0) {
+            log_error("cannot start the background thread");
+            bus_destroy(&background.bus);
+            db_destroy(&background.db);
+            goto out;
+        }
+        background_running = 1;
+    }
     log_info("ready on %s (%d request thread%s)", ep, nthreads, nthreads == 1 ? "" : "s");
     status = loop(&svc, backend, threads, nthreads);
     log_info("stopping");
+    atomic_store(&sh.stop, 1);
+    if (background_running) {
+        pthread_join(background.thread, NULL);
+        bus_destroy(&background.bus);
+        db_destroy(&background.db);
+    }
 out:
     atomic_store(&sh.stop, 1);
     for (int i = 0; i < nthreads; i++) {
@@ -490,6 +629,9 @@ out:
         bus_destroy(&threads[i].bus);
         db_destroy(&threads[i].db);
     }
+    /* The main thread's own per-thread state, set up by start(). */
+    if (def->thread_stop)
+        def->thread_stop(&svc);
     zio_close(&backend);
     zio_close(&svc.sock);
     bus_destroy(&svc.bus);

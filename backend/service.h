@@ -49,6 +49,14 @@ typedef struct {
     int (*thread_start)(service_t *svc);  /* per request thread (its own sockets); may be NULL.
                                         * start() sets up the main thread's own. */
     void (*thread_stop)(service_t *svc);
+    /* Main thread, before a request goes to a thread (and again while it
+     * waits for one): return nonzero with err set to answer it at once. Must
+     * be cheap and thread-safe; may be NULL. */
+    int (*fast_reply)(service_t *svc, const char *command, proto_err_t *err);
+    /* Called about once a second on a thread of its own (with thread_start's
+     * state and its own connection), for work that waits on other services.
+     * May be NULL. */
+    void (*background)(service_t *svc);
     int threads;                       /* request threads by default (config: NAME.threads);
                                         * 0: the main thread answers requests itself */
 } svc_def_t;

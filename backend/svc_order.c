@@ -27,10 +27,16 @@
 #include "service.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* How long a retried placement waits for the first attempt to finish: more
+ * than the longest placement (calls with their timeouts and retries). */
+#define REPLAY_WAIT_MS 15000
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS placements("
@@ -56,7 +62,7 @@ static const char SCHEMA[] =
     " delivery_status AS deliveryStatus, created_at, updated_at"
 
 static const char *SQL_P_BY_RID =
-    "SELECT id, state, status, reply FROM placements WHERE request_id = ?";
+    "SELECT id, state, status, reply, caller FROM placements WHERE request_id = ?";
 static const char *SQL_P_ADD =
     "INSERT INTO placements(request_id, caller, customer_id, food_id, qty, state, created_ms,"
     " updated_ms) VALUES(?1,?2,?3,?4,?5,'started',?6,?6)";
@@ -91,7 +97,8 @@ static struct {
     breaker_t *breaker;
     pthread_mutex_t lock;
     char fault[64];
-    long long next_recovery;
+    atomic_int paying;        /* threads inside payment.pay now */
+    int pay_limit;
 } order = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Each thread calls the other services on sockets of its own. */
@@ -347,37 +354,52 @@ static void recover(service_t *svc, int all)
 
 /* ---- order.place ---- */
 
-/* A request id seen before: the stored answer. 1 replayed, 0 new, -1 error. */
+/* A request id seen before: the stored answer. 1 replayed, 0 new, -1 error.
+ * A retry that arrives while the first attempt is still running (another
+ * thread has it) waits for that attempt's outcome instead of answering
+ * before it is known. */
 static int replay(service_t *svc, const proto_req_t *req, json_t **result, proto_err_t *err,
                   int *status)
 {
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_P_BY_RID);
-    json_t *rows;
-    if (!st || sqlite3_bind_text(st, 1, req->request_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-        !(rows = db_rows(st)))
-        return -1;
-    json_t *p = json_array_get(rows, 0);
-    if (!p) {
+    long long deadline = proto_mono_ms() + REPLAY_WAIT_MS;
+    for (;;) {
+        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_P_BY_RID);
+        json_t *rows;
+        if (!st || sqlite3_bind_text(st, 1, req->request_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+            !(rows = db_rows(st)))
+            return -1;
+        json_t *p = json_array_get(rows, 0);
+        if (!p) {
+            json_decref(rows);
+            return 0;
+        }
+        const char *state = sval(p, "state");
+        if (strcmp(sval(p, "caller"), req->caller_raw) != 0) {
+            *status = proto_fail(err, ERR_CONFLICT, "request_id",
+                                 "request id %s was already used by another caller",
+                                 req->request_id);
+        } else if (strcmp(state, "done") == 0) {
+            *result = load_order(svc, ival(p, "id"));
+            *status = *result ? ERR_OK : proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        } else if (strcmp(state, "failed") == 0) {
+            json_t *r = json_loads(sval(p, "reply"), 0, NULL);
+            *status = proto_fail(err, (proto_status_t)proto_status_from_name(sval(p, "status")),
+                                 json_string_value(json_object_get(r, "field")), "%s",
+                                 sval(r, "message"));
+            err->retry_after_ms = (long)ival(r, "retry_after_ms");
+            json_decref(r);
+        } else if (proto_mono_ms() < deadline) {
+            json_decref(rows);
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        } else {
+            *status = proto_fail(err, ERR_UNAVAILABLE, NULL,
+                                 "this order is still being processed; ask again in a moment");
+        }
         json_decref(rows);
-        return 0;
+        return 1;
     }
-    const char *state = sval(p, "state");
-    if (strcmp(state, "done") == 0) {
-        *result = load_order(svc, ival(p, "id"));
-        *status = ERR_OK;
-    } else if (strcmp(state, "failed") == 0) {
-        json_t *r = json_loads(sval(p, "reply"), 0, NULL);
-        *status = proto_fail(err, (proto_status_t)proto_status_from_name(sval(p, "status")),
-                             json_string_value(json_object_get(r, "field")), "%s",
-                             sval(r, "message"));
-        err->retry_after_ms = (long)ival(r, "retry_after_ms");
-        json_decref(r);
-    } else {
-        *status = proto_fail(err, ERR_UNAVAILABLE, NULL,
-                             "this order is still being undone; try again in a second");
-    }
-    json_decref(rows);
-    return 1;
 }
 
 static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
@@ -397,6 +419,9 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
      * anything. */
     long retry = 0;
     if (breaker_is_open_locked(proto_mono_ms(), &retry)) {
+        pthread_mutex_lock(&order.lock);
+        breaker_count_rejected(order.breaker);
+        pthread_mutex_unlock(&order.lock);
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
         err->retry_after_ms = retry;
         return err->status;
@@ -413,6 +438,9 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
         sqlite3_bind_int64(st, 6, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0 ||
         db_commit(service_db(svc)) != 0) {
         db_rollback(service_db(svc));
+        /* The same request id, started by another thread a moment ago? */
+        if ((seen = replay(svc, req, result, err, &status)) == 1)
+            return status;
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot start the order");
     }
     long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
@@ -445,8 +473,17 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
      * tombstone), which saves a commit on every order. */
     fault_point("order.after_reserve");
 
-    /* 4. pay, through the breaker */
+    /* 4. pay, through the breaker, and through the bulkhead: at most
+     * pay_limit threads wait on payment at once, so a slow payment never
+     * ties up every thread. */
+    if (atomic_fetch_add(&order.paying, 1) >= order.pay_limit) {
+        atomic_fetch_sub(&order.paying, 1);
+        proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in a moment");
+        err->retry_after_ms = 200;
+        goto failed;
+    }
     if (!breaker_allow_locked(proto_mono_ms(), &retry)) {
+        atomic_fetch_sub(&order.paying, 1);
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
         err->retry_after_ms = retry;
         goto failed;
@@ -458,6 +495,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     int prc = call(calls.payment, "payment.pay",
                    json_pack("{s:I, s:I, s:I}", "order", (json_int_t)id, "customer",
                              (json_int_t)customer, "amount", (json_int_t)amount), rid, &paid, err);
+    atomic_fetch_sub(&order.paying, 1);
     int healthy = prc == 0 || err->status == ERR_PAYMENT_DECLINED;
     breaker_record_locked(proto_mono_ms(), healthy, (long)(proto_mono_ms() - t0));
     if (prc != 0) {
@@ -698,12 +736,9 @@ static int on_payment(void *arg, const char *publisher, const json_t *ev)
 
 /* ---- lifecycle ---- */
 
-static void tick(service_t *svc)
+/* On the background thread: undo what could not be undone at once. */
+static void background(service_t *svc)
 {
-    long long now = proto_mono_ms();
-    if (now < order.next_recovery)
-        return;
-    order.next_recovery = now + 1000;
     recover(svc, 0);
 }
 
@@ -726,6 +761,23 @@ static client_t *connect_to(service_t *svc, const char *service, int timeout_ms,
         client_set_timeout(c, timeout_ms, attempts);
     }
     return c;
+}
+
+/* In the main thread: while the breaker is open, placements are answered
+ * payment_busy without waiting for a request thread (N2: callers get the
+ * fallback at once, even when every thread is tied up in a slow call). */
+static int fast_reply(service_t *svc, const char *command, proto_err_t *err)
+{
+    (void)svc;
+    long retry = 0;
+    if (strcmp(command, "order.place") != 0 || !breaker_is_open_locked(proto_mono_ms(), &retry))
+        return 0;
+    pthread_mutex_lock(&order.lock);
+    breaker_count_rejected(order.breaker);
+    pthread_mutex_unlock(&order.lock);
+    proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
+    err->retry_after_ms = retry;
+    return 1;
 }
 
 static void thread_stop(service_t *svc)
@@ -760,6 +812,9 @@ static int start(service_t *svc)
                                 config_get_long(cfg, "breaker.open_ms", 3000),
                                 (int)config_get_long(cfg, "breaker.trials", 2));
     snprintf(order.fault, sizeof order.fault, "%s", config_get(cfg, "fault", ""));
+    order.pay_limit = (int)config_get_long(cfg, "order.pay_concurrency", 6);
+    if (order.pay_limit < 1)
+        order.pay_limit = 1;
     /* The main thread's own calls: recovery and timers. */
     if (thread_start(svc) != 0)
         return -1;
@@ -779,5 +834,5 @@ static const svc_cmd_t commands[] = {
     {NULL, NULL},
 };
 
-const svc_def_t svc_order = {"order", SCHEMA, commands, start, tick, health, thread_start,
-                             thread_stop, 8};
+const svc_def_t svc_order = {"order", SCHEMA, commands, start, NULL, health, thread_start,
+                             thread_stop, fast_reply, background, 8};

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct client {
     void *ctx;
@@ -18,6 +19,23 @@ struct client {
     int timeout_ms;
     int attempts;
 };
+
+/* For ipc:// endpoints with a path: wait up to ms for the socket file. A
+ * missing file means nobody listens: no need to wait a whole timeout. */
+static int ipc_present(const client_t *c, long ms)
+{
+    if (strncmp(c->endpoint, "ipc://", 6) != 0 || c->endpoint[6] == '@')
+        return 1;
+    long long deadline = proto_mono_ms() + ms;
+    struct stat st;
+    while (stat(c->endpoint + 6, &st) != 0) {
+        if (proto_mono_ms() >= deadline)
+            return 0;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
 
 static int reconnect(client_t *c)
 {
@@ -94,6 +112,8 @@ int client_call(client_t *c, const char *cmd, const json_t *body, const char *re
     for (int attempt = 0; attempt < c->attempts; attempt++) {
         if (!c->sock && reconnect(c) != 0)
             break;
+        if (!ipc_present(c, c->timeout_ms < 500 ? c->timeout_ms : 500))
+            continue;
         if (zio_send(c->sock, f, 5, ZMQ_DONTWAIT) != 0) {
             /* No peer took it (REQ with nothing connected): treat as a timeout. */
             if (errno != EAGAIN)

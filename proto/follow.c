@@ -20,6 +20,7 @@ typedef struct {
     long long applied;     /* last sequence applied */
     long long latest;      /* highest sequence the publisher announced */
     long long retry_at;    /* monotonic ms before which catch-up is not retried */
+    int warned;
     client_t *client;
 } feed_t;
 
@@ -131,8 +132,18 @@ static int catch_up(follow_t *f, feed_t *fd)
         }
         json_t *events = json_object_get(rep.body, "events");
         json_t *last = json_object_get(rep.body, "last_seq");
-        if (json_is_integer(last) && json_integer_value(last) > fd->latest)
+        /* The publisher's own word on its last sequence beats any number
+         * seen on the wire (a forged or stale heartbeat must not be chased
+         * forever). Below our position means its database went back in
+         * time: say so; events are never applied twice. */
+        if (json_is_integer(last)) {
             fd->latest = json_integer_value(last);
+            if (fd->latest < fd->applied && !fd->warned) {
+                fprintf(stderr, "follow: %s is at %lld, behind our position %lld: was its database "
+                                "restored?\n", fd->publisher, fd->latest, fd->applied);
+                fd->warned = 1;
+            }
+        }
         size_t n = json_array_size(events);
         /* Trust nothing: the run must start right after our position and be
          * contiguous, or it is not applied. */
@@ -156,7 +167,9 @@ static int catch_up(follow_t *f, feed_t *fd)
             json_decref(run);
         }
         proto_rep_clear(&rep);
-        if (ok > 0 && !applied) {
+        if ((ok > 0 && !applied) || (ok == 0 && fd->latest > fd->applied)) {
+            /* Refused by the handler, or nothing usable came back: wait
+             * before asking again. */
             fd->retry_at = proto_mono_ms() + RETRY_MS;
             return -1;
         }

@@ -31,6 +31,49 @@ int proto_status_from_name(const char *name)
     return -1;
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one
+ * (including a sequence cut short by the end of the string). */
+static size_t utf8_seq(const unsigned char *s)
+{
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0)
+        n = 2, min = 0x80, cp = s[0] & 0x1f;
+    else if ((s[0] & 0xf0) == 0xe0)
+        n = 3, min = 0x800, cp = s[0] & 0x0f;
+    else if ((s[0] & 0xf8) == 0xf0)
+        n = 4, min = 0x10000, cp = s[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* Make s valid UTF-8 in place: every byte that does not start a valid
+ * sequence (raw input quoted by a parser, a character cut by truncation)
+ * becomes '?'. An error sentence must always be sendable as JSON. */
+static void utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            *p++ = '?';
+        } else {
+            p += n;
+        }
+    }
+}
+
 int proto_fail(proto_err_t *e, proto_status_t status, const char *field, const char *fmt, ...)
 {
     va_list ap;
@@ -40,6 +83,8 @@ int proto_fail(proto_err_t *e, proto_status_t status, const char *field, const c
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    utf8_sanitize(e->field);
+    utf8_sanitize(e->message);
     return (int)status;
 }
 
@@ -487,7 +532,7 @@ int proto_rep_decode(const proto_frame_t *f, size_t n, proto_rep_t *rep)
     /* Replies come from our own services over sockets we opened; lists can
      * be large, so only requests are held to PROTO_MAX_BODY. */
     json_error_t jerr;
-    rep->body = json_loadb(f[3].data, f[3].size, 0, &jerr);
+    rep->body = json_loadb(f[3].data, f[3].size, JSON_REJECT_DUPLICATES, &jerr);
     if (rep->body && !json_is_object(rep->body)) {
         json_decref(rep->body);
         rep->body = NULL;
@@ -497,11 +542,15 @@ int proto_rep_decode(const proto_frame_t *f, size_t n, proto_rep_t *rep)
 
 json_t *proto_err_body(const proto_err_t *err)
 {
-    json_t *j = json_pack("{s:s, s:s}", "error", proto_status_name(err->status), "message",
-                          err->message);
+    /* proto_fail keeps message and field valid UTF-8; a caller that filled
+     * err by hand gets "?" rather than a crash. */
+    json_t *msg = json_string(err->message);
+    json_t *j = json_pack("{s:s, s:o}", "error", proto_status_name(err->status), "message",
+                          msg ? msg : json_string("?"));
     if (!j)
         abort();
-    if (err->field[0] && json_object_set_new(j, "field", json_string(err->field)) != 0)
+    json_t *field = err->field[0] ? json_string(err->field) : NULL;
+    if (err->field[0] && json_object_set_new(j, "field", field ? field : json_string("?")) != 0)
         abort();
     if (err->retry_after_ms > 0 &&
         json_object_set_new(j, "retry_after_ms", json_integer(err->retry_after_ms)) != 0)

@@ -51,13 +51,15 @@ static const char *sval(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* Wait until every subscription has caught up with what its publisher
- * announced. Returns 0 when settled, -1 on timeout or a service down. */
+/* Wait until every subscription has applied everything its publisher has
+ * committed: each subscriber's stored position against the publisher's own
+ * last_seq (not the subscriber's idea of it, which is only as fresh as the
+ * last heartbeat). Returns 0 when settled, -1 on timeout or a service down. */
 static int settle(cli_t *cli, long wait_ms)
 {
     long long deadline = proto_mono_ms() + wait_ms;
     for (;;) {
-        long long lag = 0;
+        json_t *health = json_object();
         int down = 0;
         for (int i = 0; config_services[i]; i++) {
             json_t *h;
@@ -65,13 +67,23 @@ static int settle(cli_t *cli, long wait_ms)
                 down++;
                 continue;
             }
+            json_object_set_new(health, config_services[i], h);
+        }
+        long long behind = 0;
+        const char *name;
+        json_t *h;
+        json_object_foreach(health, name, h) {
             size_t k;
             json_t *s;
-            json_array_foreach(json_object_get(h, "subscriptions"), k, s)
-                lag += ival(s, "lag");
-            json_decref(h);
+            json_array_foreach(json_object_get(h, "subscriptions"), k, s) {
+                json_t *pub = json_object_get(health, sval(s, "publisher"));
+                long long last = pub ? ival(pub, "last_seq") : 0;
+                if (last > ival(s, "stored_seq"))
+                    behind += last - ival(s, "stored_seq");
+            }
         }
-        if (!down && lag == 0)
+        json_decref(health);
+        if (!down && behind == 0)
             return 0;
         if (proto_mono_ms() >= deadline)
             return -1;

@@ -152,9 +152,12 @@ static int start(cli_t *cli, const char *only)
         }
         started[n++] = s;
     }
-    long long deadline = proto_mono_ms() + 15000;
+    long long deadline = proto_mono_ms() + 15000, began = proto_mono_ms();
     for (int i = 0; i < n; i++) {
-        while (!health_ok(cli, started[i]) && proto_mono_ms() < deadline)
+        /* A worker that exited (bad config, port taken) gives up its lock:
+         * no need to wait the whole deadline for it. */
+        while (!health_ok(cli, started[i]) && proto_mono_ms() < deadline &&
+               (proto_mono_ms() - began < 2000 || backend_running(cli->cfg, started[i], NULL)))
             sleep_ms(50);
         if (health_ok(cli, started[i])) {
             printf("%-10s started\n", started[i]);

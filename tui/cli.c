@@ -21,6 +21,7 @@ static const struct route {
     const char *command;
     int takes_id;
     const char *as;         /* the caller when none is given (default manager:cli) */
+    int timeout_ms;         /* per attempt, when longer than the default */
 } routes[] = {
     {"customers", "add", "customer.add", 0},
     {"customers", "update", "customer.update", 1},
@@ -33,10 +34,12 @@ static const struct route {
     {"foods", "list", "catalog.list", 0},
     {"foods", "show", "catalog.show", 1},
     {"catalog", NULL, "view.catalog", 0},
-    {"orders", "place", "order.place", 0},
+    /* A placement makes several calls of its own: give it time. A retry
+     * carries the same request id, so it never places twice. */
+    {"orders", "place", "order.place", 0, NULL, 5000},
     {"orders", "list", "order.list", 0},
     {"orders", "show", "order.show", 1},
-    {"orders", "cancel", "order.cancel", 1},
+    {"orders", "cancel", "order.cancel", 1, NULL, 5000},
     {"pays", "list", "payment.list", 0},
     {"pays", "faults", "payment.admin", 0},
     {"deliveries", "list", "delivery.list", 0},
@@ -182,7 +185,11 @@ static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
         return EXIT_USAGE;
     }
     json_t *result;
+    int saved = cli->timeout_ms;
+    if (r->timeout_ms > cli->timeout_ms)
+        cli->timeout_ms = r->timeout_ms;
     int rc = call_as(cli, cmd->service, cmd->name, valid, &result, 0, r->as);
+    cli->timeout_ms = saved;
     json_decref(valid);
     if (rc == EXIT_OKAY) {
         output_result(stdout, result, cli->json);
@@ -213,6 +220,10 @@ static int cmd_status(cli_t *cli)
                 lag += json_integer_value(json_object_get(s, "lag"));
             row = json_deep_copy(h);
             json_object_set_new(row, "lag", json_integer(lag));
+            /* The order worker's circuit breaker (DESIGN section 6). */
+            const char *breaker = json_string_value(json_object_get(json_object_get(h, "breaker"), "state"));
+            if (breaker && !cli->json)   /* the table shows the state; JSON keeps it all */
+                json_object_set_new(row, "breaker", json_string(breaker));
             json_decref(h);
         } else {
             down++;
@@ -228,7 +239,8 @@ static int cmd_status(cli_t *cli)
             output_json_line(stdout, v);
     } else {
         static const char *cols[] = {"service", "alive", "ready", "pid", "version", "uptime_ms",
-                                     "requests", "queue_depth", "last_seq", "lag", NULL};
+                                     "requests", "queue_depth", "last_seq", "lag", "breaker",
+                                     NULL};
         output_table(stdout, rows, cols);
     }
     fflush(stdout);

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "proto.h"
+#include "tui.h"
 
 #include <locale.h>
 #include <sodium.h>
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
     const char *caller = getenv("COUNTER_CALLER");
     snprintf(cli.caller, sizeof cli.caller, "%s", caller && *caller ? caller : "manager:cli");
     cli.caller_given = caller && *caller;
+    const char *role = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (strcmp(argv[i], "--json") == 0) {
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--as") == 0 && i + 1 < argc) {
             snprintf(cli.caller, sizeof cli.caller, "%s", argv[++i]);
             cli.caller_given = 1;
+        } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+            role = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
             cli_usage(stdout);
             return EXIT_OKAY;
@@ -45,11 +49,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "counter: --as wants ROLE:SUBJECT (customer:1, manager:lee, delivery:team)\n");
         return EXIT_USAGE;
     }
-    if (i >= argc) {
-        fprintf(stderr, "counter: the TUI is not built yet; give a command\n");
-        cli_usage(stderr);
-        return EXIT_USAGE;
-    }
     char err[512];
     cli.cfg = config_load(NULL, 1, err, sizeof err);
     if (!cli.cfg) {
@@ -57,7 +56,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli.timeout_ms = (int)config_get_long(cli.cfg, "client.timeout_ms", 700);
-    int rc = cli_run(&cli, argc - i, argv + i);
+    /* No command, or --role: the TUI. */
+    int rc = (i >= argc || role) ? tui_main(&cli, role) : cli_run(&cli, argc - i, argv + i);
     cli_close(&cli);
     config_destroy(&cli.cfg);
     return rc;

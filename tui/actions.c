@@ -1,0 +1,144 @@
+/*
+ * actions.c - the one action table of the TUI.
+ *
+ * Every key of every screen is listed here once, with the views where it
+ * applies, the roles that may use it, a word for the status line and a
+ * sentence for the `?` help. The status line, the help overlay and the
+ * greyed keys (a role's missing rights) are all built from this table, so a
+ * key cannot be documented in one place and behave otherwise in another.
+ * The backend checks the roles again: greying a key is a courtesy, not the
+ * rule (see proto/SPEC.md, Commands).
+ *
+ * Order matters twice: the first entry matching a key in a view wins, and
+ * the status line shows entries in table order until the line is full.
+ */
+#include "tui.h"
+
+#define ENTER '\r', '\n', K(KEY_ENTER)
+#define BACKSPACE K(KEY_BACKSPACE), 127, 8
+#define DIGITS '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'
+#define MOVES K(KEY_UP), K(KEY_DOWN), 'k', 'j', K(KEY_PPAGE), K(KEY_NPAGE), K(KEY_HOME), K(KEY_END)
+#define C ROLE_CUSTOMER
+#define M ROLE_MANAGER
+#define D ROLE_DELIVERY
+#define ALL ROLE_ANY
+
+const action_t tui_actions[] = {
+    /* Dialogs first: while one is open it takes the keys. */
+    {"Dialogs", "y/Enter", {'y', 'Y', ENTER}, V_CONFIRM, ALL, "yes", "answer yes to the question", act_confirm_answer},
+    {"Dialogs", "n/Esc", {'n', 'N', TK_ESC}, V_CONFIRM, ALL, "no", "answer no", act_confirm_answer},
+    {"Dialogs", "Enter", {ENTER}, V_EDIT, ALL, "save", "send the form (or keep the search)", act_edit_ok},
+    {"Dialogs", "Esc", {TK_ESC}, V_EDIT, ALL, "cancel", "close the form without sending it", act_edit_cancel},
+    {"Dialogs", "Tab", {'\t', K(KEY_BTAB), K(KEY_UP), K(KEY_DOWN)}, V_EDIT, ALL, "next field",
+     "next field (Shift-Tab, Up: the one before); Left/Right, Home/End, ^U, ^W edit", act_edit_field},
+    {"Dialogs", "Esc", {TK_ESC, 'q', '?'}, V_HELP, ALL, "close", "close the help", act_help_close},
+    {"Dialogs", "Up/Down", {MOVES, ' '}, V_HELP, ALL, "scroll", "scroll the help", act_help_scroll},
+    {"Dialogs", "Esc", {TK_ESC, ENTER, 'q'}, V_TICKET, ALL, "close", "close the ticket", act_ticket_close},
+
+    /* Everywhere. */
+    {"Everywhere", "?", {'?', K(KEY_F(1))}, V_SCREENS | V_MENU, ALL, "help",
+     "this help: every key; greyed keys are not for your role", act_help},
+    {"Everywhere", "q", {'q'}, V_SCREENS | V_MENU, ALL, "quit", "quit the counter", act_quit},
+    {"Everywhere", "Tab", {'\t', K(KEY_BTAB)}, V_CATALOG | V_ORDERS | V_FOODS | V_DAY | V_BOARD | V_AUDIT,
+     ALL, "tab", "next tab (Shift-Tab: the one before)", act_tab},
+    {"Everywhere", "Up/Down", {MOVES}, V_LISTS, ALL, NULL,
+     "move the selection (also j/k, PgUp/PgDn, Home/End)", act_move},
+    {"Everywhere", "R", {'R'}, V_SCREENS, ALL, NULL, "back to the role menu", act_roles},
+    {"Everywhere", "^L", {TK_CTRL('l')}, V_SCREENS | V_MENU, ALL, NULL, "redraw the whole screen",
+     act_redraw},
+
+    /* The role menu. */
+    {"Role menu", "c", {'c', '1'}, V_MENU, ALL, "customer", "the customer screen: order breakfast",
+     act_menu_pick},
+    {"Role menu", "m", {'m', '2'}, V_MENU, ALL, "manager",
+     "the manager screen: foods, the day summary, deliveries, the audit", act_menu_pick},
+    {"Role menu", "d", {'d', '3'}, V_MENU, ALL, "delivery team", "the delivery team's board",
+     act_menu_pick},
+    {"Role menu", "Enter", {ENTER}, V_MENU, ALL, NULL, "open the selected screen", act_menu_pick},
+
+    /* Customer: signing in. */
+    {"Customer: sign in", "n", {'n'}, V_LOGIN, C, "sign up", "sign up as a new customer", act_signup},
+    {"Customer: sign in", "0-9", {DIGITS}, V_LOGIN, C, "number", "type your customer number",
+     act_login_digit},
+    {"Customer: sign in", "Backspace", {BACKSPACE}, V_LOGIN, C, NULL, "erase the last digit",
+     act_login_erase},
+    {"Customer: sign in", "Enter", {ENTER}, V_LOGIN, C, "sign in",
+     "sign in with the number typed, else the selected account", act_login},
+    {"Customer: sign in", "Del", {K(KEY_DC)}, V_LOGIN, C, NULL,
+     "forget the selected account on this counter", act_forget},
+
+    /* Customer: the catalog. */
+    {"Customer: catalog", "/", {'/'}, V_CATALOG, C, "search", "search foods by name (Esc clears)",
+     act_cust_search},
+    {"Customer: catalog", "0-9", {DIGITS}, V_CATALOG, C, "qty", "type the quantity to order",
+     act_qty_digit},
+    {"Customer: catalog", "Backspace", {BACKSPACE}, V_CATALOG, C, NULL, "erase the last digit of the quantity",
+     act_qty_erase},
+    {"Customer: catalog", "Enter", {ENTER}, V_CATALOG, C, "order",
+     "order the selected food: a confirm step shows the total, yes pays", act_order},
+    {"Customer: catalog", "Esc", {TK_ESC}, V_CATALOG, C, NULL, "clear the search and the quantity",
+     act_cust_clear},
+
+    /* Customer: my orders. */
+    {"Customer: my orders", "Enter", {ENTER, 't'}, V_ORDERS, C, "ticket",
+     "the ticket of the selected order (also t)", act_my_ticket},
+    {"Customer: my orders", "x", {'x'}, V_ORDERS | V_TICKET, C, "cancel",
+     "ask the delivery team to cancel the selected order", act_cancel_order},
+
+    /* Customer: the account (both tabs). */
+    {"Customer: account", "e", {'e'}, V_CATALOG | V_ORDERS, C, "my details",
+     "edit my name, phone, address and age", act_edit_me},
+    {"Customer: account", "W", {'W'}, V_CATALOG | V_ORDERS, C, "withdraw",
+     "withdraw my account (refused while orders are open)", act_withdraw},
+    {"Customer: account", "a", {'a'}, V_CATALOG | V_ORDERS, C, "account",
+     "sign out and pick another account", act_signout},
+
+    /* Manager: foods. */
+    {"Manager: foods", "a", {'a'}, V_FOODS, M, "add", "add a food (name, price, stock)", act_food_add},
+    {"Manager: foods", "e", {'e'}, V_FOODS, M, "edit", "edit the selected food", act_food_edit},
+    {"Manager: foods", "s", {'s'}, V_FOODS, M, "stock",
+     "set the selected food's stock (+N or -N adds or takes)", act_food_stock},
+    {"Manager: foods", "x", {'x'}, V_FOODS, M, "sold out", "mark the selected food sold out (stock 0)",
+     act_food_soldout},
+    {"Manager: foods", "d", {'d', K(KEY_DC)}, V_FOODS, M, "delete", "delete the selected food",
+     act_food_delete},
+    {"Manager: foods", "/", {'/'}, V_FOODS, M, "search", "search foods by name (Esc clears)",
+     act_food_search},
+    {"Manager: foods", "Esc", {TK_ESC}, V_FOODS | V_AUDIT, M, NULL, "clear the search", act_food_clear},
+
+    /* Manager: the audit. */
+    {"Manager: audit", "p", {'p'}, V_AUDIT, M, "people only",
+     "show only what people did, or also the services' own steps", act_audit_people},
+    {"Manager: audit", "/", {'/'}, V_AUDIT, M, "search", "search the audit (actor, event, text)",
+     act_audit_search},
+
+    /* The delivery board (the manager sees it read only: these keys are greyed). */
+    {"Delivery board", "c", {'c'}, V_BOARD, D, "confirm", "confirm the selected delivery (received)",
+     act_dlv_move},
+    {"Delivery board", "s", {'s'}, V_BOARD, D, "ship", "ship the selected delivery (confirmed)",
+     act_dlv_move},
+    {"Delivery board", "d", {'d'}, V_BOARD, D, "delivered", "complete the selected delivery (shipped)",
+     act_dlv_move},
+    {"Delivery board", "y", {'y'}, V_BOARD, D, "accept cancel",
+     "accept the selected cancellation request", act_dlv_move},
+    {"Delivery board", "n", {'n'}, V_BOARD, D, "reject cancel",
+     "reject the selected cancellation request (the order goes on)", act_dlv_move},
+    {"Delivery board", "Space", {' '}, V_BOARD, D, NULL, "move the selected delivery one step on",
+     act_dlv_next},
+    {"Delivery board", "Enter", {ENTER, 't'}, V_BOARD, D | M, "ticket",
+     "the ticket of the selected delivery's order (also t)", act_dlv_ticket},
+
+    {NULL, NULL, {0}, 0, 0, NULL, NULL, NULL},
+};
+
+const action_t *action_find(unsigned view, int key)
+{
+    for (const action_t *a = tui_actions; a->label; a++) {
+        if (!(a->views & view))
+            continue;
+        for (int i = 0; i < (int)(sizeof a->keys / sizeof a->keys[0]) && a->keys[i]; i++)
+            if (a->keys[i] == key)
+                return a;
+    }
+    return NULL;
+}

@@ -1,0 +1,1122 @@
+/*
+ * tui.c - the application: one thread, one loop.
+ *
+ * Each pass: the backend's part (probes, subscription timer, fetches of the
+ * data sets that changed), then one draw if anything changed (wnoutrefresh
+ * of each window, one doupdate), then zmq_poll over the keyboard (fd 0), the
+ * event subscription and the health probes, with a timeout. After each wake
+ * every waiting key is read with a zero timeout until none is left;
+ * KEY_RESIZE is one of them. Keys go through the action table (actions.c).
+ *
+ * The screen is a function of the state: a key handler changes state and
+ * says whether to draw; an event marks data for fetching; nothing draws
+ * outside draw(). Because ncurses compares each frame with the last, a
+ * redraw changes only the cells that differ: no flicker, and a half-typed
+ * search or form survives any number of live updates.
+ */
+#include "tui.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIN_ROWS 10
+#define MIN_COLS 40
+#define FLASH_MS 8000
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_signal = 1;
+}
+
+long long tui_now(void)
+{
+    return proto_now_ms();
+}
+
+const char *tui_role_name(unsigned role)
+{
+    switch (role) {
+    case ROLE_CUSTOMER:
+        return "customer";
+    case ROLE_MANAGER:
+        return "manager";
+    case ROLE_DELIVERY:
+        return "delivery team";
+    default:
+        return "anyone";
+    }
+}
+
+/* Roles that may use an action, in words: "manager", "delivery team or manager". */
+static void roles_words(unsigned roles, char *out, size_t n)
+{
+    out[0] = '\0';
+    static const unsigned order[] = {ROLE_CUSTOMER, ROLE_MANAGER, ROLE_DELIVERY};
+    for (size_t i = 0; i < 3; i++) {
+        if (!(roles & order[i]))
+            continue;
+        size_t used = strlen(out);
+        snprintf(out + used, n - used, "%s%s", used ? " or " : "", tui_role_name(order[i]));
+    }
+}
+
+static int allowed(const app_t *app, const action_t *a)
+{
+    return app->role == ROLE_NONE || (a->roles & app->role) != 0;
+}
+
+/* ---- messages and dialogs ------------------------------------------------- */
+
+void tui_flash(app_t *app, ui_t kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(app->msg, sizeof app->msg, fmt, ap);
+    va_end(ap);
+    app->msg_kind = kind;
+    app->msg_until = proto_mono_ms() + FLASH_MS;
+    app->redraw = 1;
+}
+
+void tui_flash_err(app_t *app, const char *what, const proto_err_t *err)
+{
+    if (err->status == ERR_PAYMENT_BUSY) {
+        long secs = err->retry_after_ms > 0 ? (err->retry_after_ms + 999) / 1000 : 1;
+        tui_flash(app, UI_ERR, "payment is busy, try again in %ld s (%s: nothing was charged)", secs,
+                  what);
+    } else if (err->status == ERR_FORBIDDEN) {
+        tui_flash(app, UI_ERR, "%s: refused by the backend: %s", what, err->message);
+    } else {
+        tui_flash(app, UI_ERR, "%s: %s", what, err->message);
+    }
+}
+
+void tui_confirm(app_t *app, confirm_fn fn, long long arg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(app->confirm.question, sizeof app->confirm.question, fmt, ap);
+    va_end(ap);
+    app->confirm.open = 1;
+    app->confirm.fn = fn;
+    app->confirm.arg = arg;
+    app->redraw = 1;
+}
+
+form_t *tui_form(app_t *app, const char *title, form_fn submit, long long arg)
+{
+    tui_form_close(app);
+    form_t *f = calloc(1, sizeof *f);
+    if (!f)
+        abort();
+    snprintf(f->title, sizeof f->title, "%s", title);
+    f->submit = submit;
+    f->arg = arg;
+    app->form = f;
+    app->redraw = 1;
+    return f;
+}
+
+void tui_form_field(form_t *f, const char *label, const char *value, int digits, int required)
+{
+    if (f->nfields >= (int)(sizeof f->f / sizeof f->f[0]))
+        return;
+    f->f[f->nfields].label = label;
+    f->f[f->nfields].required = required;
+    edit_init(&f->f[f->nfields].ed, value, digits);
+    f->nfields++;
+}
+
+void tui_form_close(app_t *app)
+{
+    free(app->form);
+    app->form = NULL;
+    app->redraw = 1;
+}
+
+void tui_ticket(app_t *app, long long order)
+{
+    app->ticket = order;
+    net_reset(app, DS_TICKET);
+    if (order)
+        app->wanted |= 1u << DS_TICKET;
+    else
+        app->wanted &= ~(1u << DS_TICKET);
+    app->redraw = 1;
+}
+
+/* ---- lists ---------------------------------------------------------------------- */
+
+int tui_list_key(int *cur, int n, int page, int key)
+{
+    if (page < 1)
+        page = 1;
+    switch (key) {
+    case K(KEY_UP):
+    case 'k':
+        (*cur)--;
+        break;
+    case K(KEY_DOWN):
+    case 'j':
+        (*cur)++;
+        break;
+    case K(KEY_PPAGE):
+        *cur -= page;
+        break;
+    case K(KEY_NPAGE):
+        *cur += page;
+        break;
+    case K(KEY_HOME):
+        *cur = 0;
+        break;
+    case K(KEY_END):
+        *cur = n - 1;
+        break;
+    default:
+        return 0;
+    }
+    if (*cur >= n)
+        *cur = n - 1;
+    if (*cur < 0)
+        *cur = 0;
+    return 1;
+}
+
+void tui_list_fit(int cur, int *top, int rows, int n)
+{
+    if (rows < 1)
+        rows = 1;
+    if (cur < *top)
+        *top = cur;
+    if (cur >= *top + rows)
+        *top = cur - rows + 1;
+    if (*top > n - rows)
+        *top = n - rows;
+    if (*top < 0)
+        *top = 0;
+}
+
+/* ---- identity and screens ------------------------------------------------------ */
+
+/* A subject for staff: the one given with --as for that role, else $USER. */
+static void staff_subject(app_t *app, unsigned role, char *out, size_t n)
+{
+    proto_caller_t c;
+    if (app->cli->caller_given && proto_caller_parse(app->cli->caller, &c) == 0 && c.role == role) {
+        snprintf(out, n, "%s", c.subject);
+        return;
+    }
+    const char *user = getenv("USER");
+    size_t o = 0;
+    for (const char *p = user ? user : ""; *p && o + 1 < n && o < 32; p++)
+        if (isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.' || *p == '@')
+            out[o++] = *p;
+    out[o] = '\0';
+    if (o == 0)
+        snprintf(out, n, "%s", role == ROLE_DELIVERY ? "team" : "counter");
+}
+
+static void set_caller(app_t *app)
+{
+    switch (app->role) {
+    case ROLE_CUSTOMER:
+        if (app->customer)
+            snprintf(app->caller, sizeof app->caller, "customer:%lld", app->customer);
+        else
+            snprintf(app->caller, sizeof app->caller, "customer:new");
+        break;
+    case ROLE_MANAGER:
+        snprintf(app->caller, sizeof app->caller, "manager:%s", app->staff);
+        break;
+    case ROLE_DELIVERY:
+        snprintf(app->caller, sizeof app->caller, "delivery:%s", app->staff);
+        break;
+    default:
+        snprintf(app->caller, sizeof app->caller, "customer:new");
+        break;
+    }
+}
+
+void tui_set_customer(app_t *app, long long id, const char *name)
+{
+    if (id != app->customer) {
+        net_reset(app, DS_MYORDERS);
+        net_reset(app, DS_ME);
+    }
+    app->customer = id;
+    snprintf(app->customer_name, sizeof app->customer_name, "%s", id && name ? name : "");
+    set_caller(app);
+    app->redraw = 1;
+}
+
+void tui_goto(app_t *app, const screen_t *screen)
+{
+    if (app->screen && app->screen->leave)
+        app->screen->leave(app);
+    tui_form_close(app);
+    app->confirm.open = 0;
+    app->help = 0;
+    tui_ticket(app, 0);
+    app->screen = screen;
+    app->role = screen ? screen->role : ROLE_NONE;
+    if (screen && screen->role != ROLE_CUSTOMER)
+        staff_subject(app, screen->role, app->staff, sizeof app->staff);
+    set_caller(app);
+    if (screen) {
+        app->view = screen->tabs[0].view;
+        screen->enter(app);
+    } else {
+        app->view = V_MENU;
+        net_want(app, 0);
+    }
+    set_caller(app);
+    app->redraw = 1;
+}
+
+/* ---- windows --------------------------------------------------------------------- */
+
+static void drop_windows(app_t *app)
+{
+    WINDOW **all[] = {&app->w_title, &app->w_main, &app->w_msg, &app->w_bar};
+    for (size_t i = 0; i < 4; i++) {
+        if (*all[i])
+            (void)delwin(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+static int layout(app_t *app)
+{
+    drop_windows(app);
+    getmaxyx(stdscr, app->rows, app->cols);
+    app->too_small = app->rows < MIN_ROWS || app->cols < MIN_COLS;
+    if (app->too_small)
+        return 0;
+    app->w_title = newwin(1, app->cols, 0, 0);
+    app->w_main = newwin(app->rows - 3, app->cols, 1, 0);
+    app->w_msg = newwin(1, app->cols, app->rows - 2, 0);
+    app->w_bar = newwin(1, app->cols, app->rows - 1, 0);
+    if (!app->w_title || !app->w_main || !app->w_msg || !app->w_bar) {
+        drop_windows(app);
+        app->too_small = 1;
+        return -1;
+    }
+    if (app->screen && app->screen->resize)
+        app->screen->resize(app);
+    app->redraw = 1;
+    return 0;
+}
+
+static unsigned current_view(const app_t *app)
+{
+    if (app->confirm.open)
+        return V_CONFIRM;
+    if (app->form)
+        return V_EDIT;
+    if (app->help)
+        return V_HELP;
+    if (app->ticket)
+        return V_TICKET;
+    return app->screen ? app->view : V_MENU;
+}
+
+/* ---- drawing ---------------------------------------------------------------------- */
+
+static void draw_title(app_t *app)
+{
+    WINDOW *w = app->w_title;
+    attr_t base = ui(UI_TITLE);
+    w_fill(w, 0, 0, app->cols, base);
+    /* The flag at the right first: it must always show. */
+    char flag[96];
+    ui_t fk = UI_TITLE;
+    int down = 0, unknown = 0;
+    char names[64] = "";
+    for (int s = 0; s < NSVC; s++) {
+        if (app->svc[s].up == 0) {
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", down ? "," : "", config_services[s]);
+            down++;
+        }
+        unknown += app->svc[s].up < 0;
+    }
+    if (down == NSVC || (down && !app->ever_online && down + unknown == NSVC)) {
+        snprintf(flag, sizeof flag, " OFFLINE ");
+        fk = UI_OFFLINE;
+    } else if (down) {
+        snprintf(flag, sizeof flag, " OFFLINE: %s ", names);
+        fk = UI_OFFLINE;
+    } else if (unknown) {
+        snprintf(flag, sizeof flag, " connecting ");
+    } else {
+        snprintf(flag, sizeof flag, " online ");
+    }
+    int fw = w_width(flag);
+    if (fw > app->cols / 2)
+        fw = app->cols / 2;
+    w_put(w, 0, app->cols - fw, fw, flag, ui(fk), W_PAD);
+    int x = 0, room = app->cols - fw - 1;
+    x += w_put(w, 0, x, room - x, " Breakfast counter ", base | A_BOLD, 0);
+    if (app->screen) {
+        char who[160] = "";
+        if (app->screen->who)
+            app->screen->who(app, who, sizeof who);
+        char part[200];
+        snprintf(part, sizeof part, "| %s |", who);
+        x += w_put(w, 0, x, room - x, part, base, 0);
+        for (int i = 0; i < 5 && app->screen->tabs[i].name; i++) {
+            if (app->screen->tabs[i].view == V_LOGIN)
+                continue;
+            int on = app->screen->tabs[i].view == app->view;
+            char t[64];
+            snprintf(t, sizeof t, on ? "[%s]" : " %s ", app->screen->tabs[i].name);
+            x += w_put(w, 0, x, room - x, t, on ? ui(UI_TAB_ON) : base, 0);
+        }
+    } else {
+        x += w_put(w, 0, x, room - x, "| pick your role", base, 0);
+    }
+}
+
+static void draw_bar(app_t *app)
+{
+    WINDOW *w = app->w_bar;
+    werase(w);
+    unsigned view = current_view(app);
+    int x = 0, room = w_room(w, 0, 0);
+    for (const action_t *a = tui_actions; a->label; a++) {
+        if (!(a->views & view) || !a->brief)
+            continue;
+        int ok = allowed(app, a);
+        int need = w_width(a->label) + 1 + w_width(a->brief) + 2;
+        if (x + need > room) {
+            if (x + 2 <= room)
+                w_put(w, 0, x, room - x, "\xe2\x80\xa6", ui(UI_GREY), 0);
+            break;
+        }
+        x += w_put(w, 0, x, room - x, a->label, ok ? ui(UI_KEY) : ui(UI_GREY), 0);
+        x += 1;
+        x += w_put(w, 0, x, room - x, a->brief, ok ? ui(UI_BAR) : ui(UI_GREY), 0);
+        x += 2;
+    }
+}
+
+/* Returns the cursor column when the message line holds a prompt, else -1. */
+static int draw_msg(app_t *app)
+{
+    WINDOW *w = app->w_msg;
+    werase(w);
+    if (app->form && app->form->inline_prompt) {
+        form_t *f = app->form;
+        char label[128];
+        snprintf(label, sizeof label, "%s: ", f->f[0].label);
+        int x = w_put(w, 0, 0, app->cols / 2, label, ui(UI_KEY), 0);
+        return edit_draw(w, 0, x, app->cols - x - 1, &f->f[0].ed, A_NORMAL);
+    }
+    if (app->msg[0])
+        w_put(w, 0, 0, app->cols, app->msg, ui(app->msg_kind), 0);
+    return -1;
+}
+
+/* Split text into lines of at most width columns, at blanks (a word wider
+ * than a line gets a line of its own, cut by w_put when drawn). */
+static int wrap(const char *text, int width, char lines[][256], int max)
+{
+    int n = 0;
+    char line[256] = "";
+    size_t len = 0;
+    const char *p = text;
+    while (*p && n < max) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        size_t wl = (size_t)(e - p);
+        if (wl == 0)
+            break;
+        if (wl > 200)
+            wl = 200;
+        char trial[512];
+        memcpy(trial, line, len);
+        size_t tl = len;
+        if (tl)
+            trial[tl++] = ' ';
+        memcpy(trial + tl, p, wl);
+        tl += wl;
+        trial[tl] = '\0';
+        if (len && (w_width(trial) > width || tl >= sizeof line)) {
+            memcpy(lines[n++], line, len + 1);
+            len = 0;
+            line[0] = '\0';
+            continue;   /* the same word again, on a fresh line */
+        }
+        if (tl >= sizeof line)
+            tl = sizeof line - 1;
+        memcpy(line, trial, tl);
+        line[tl] = '\0';
+        len = tl;
+        p = e;
+    }
+    if (len && n < max)
+        memcpy(lines[n++], line, len + 1);
+    return n;
+}
+
+/* A centered box of h x w over the main area; NULL when it does not fit. */
+static WINDOW *dialog_win(app_t *app, int h, int wd)
+{
+    int maxh = app->rows - 2, maxw = app->cols - 2;
+    if (h > maxh)
+        h = maxh;
+    if (wd > maxw)
+        wd = maxw;
+    if (h < 3 || wd < 10)
+        return NULL;
+    int y = 1 + (app->rows - 3 - h) / 2, x = (app->cols - wd) / 2;
+    if (y < 1)
+        y = 1;
+    WINDOW *w = newwin(h, wd, y, x);
+    if (w)
+        werase(w);
+    return w;
+}
+
+static void draw_confirm(app_t *app)
+{
+    char lines[8][256];
+    int wd = app->cols - 8 < 64 ? app->cols - 8 : 64;
+    int n = wrap(app->confirm.question, wd - 4, lines, 8);
+    WINDOW *w = dialog_win(app, n + 4, wd);
+    if (!w)
+        return;
+    w_frame(w, "confirm");
+    for (int i = 0; i < n; i++)
+        w_put(w, 1 + i, 2, wd - 4, lines[i], A_BOLD, 0);
+    int x = 2;
+    x += w_put(w, n + 2, x, wd - 4, "y", ui(UI_KEY), 0);
+    x += w_put(w, n + 2, x, wd - 4 - x, " yes    ", A_NORMAL, 0);
+    x += w_put(w, n + 2, x, wd - 4 - x, "n", ui(UI_KEY), 0);
+    w_put(w, n + 2, x, wd - 4 - x, " no", A_NORMAL, 0);
+    (void)wnoutrefresh(w);
+    (void)delwin(w);
+}
+
+/* Draws the form box; returns the window (the caller refreshes it last and
+ * deletes it) with the cursor moved to the edited field. */
+static WINDOW *draw_form(app_t *app)
+{
+    form_t *f = app->form;
+    int wd = app->cols - 4 < 70 ? app->cols - 4 : 70;
+    WINDOW *w = dialog_win(app, f->nfields * 2 + 4, wd);
+    if (!w)
+        return NULL;
+    w_frame(w, f->title);
+    int lw = 0;
+    for (int i = 0; i < f->nfields; i++)
+        if (w_width(f->f[i].label) + 2 > lw)
+            lw = w_width(f->f[i].label) + 2;
+    if (lw > wd / 2)
+        lw = wd / 2;
+    int cy = 0, cx = 0;
+    for (int i = 0; i < f->nfields; i++) {
+        int y = 2 + i * 2;
+        char label[96];
+        snprintf(label, sizeof label, "%s%s", f->f[i].label, f->f[i].required ? "*" : "");
+        w_put(w, y, 2, lw, label, i == f->cur ? ui(UI_KEY) : A_NORMAL, 0);
+        int x = edit_draw(w, y, 2 + lw, wd - 4 - lw, &f->f[i].ed, i == f->cur ? A_UNDERLINE : A_UNDERLINE);
+        if (i == f->cur) {
+            cy = y;
+            cx = x;
+        }
+    }
+    w_put(w, f->nfields * 2 + 2, 2, wd - 4, "* required", ui(UI_GREY), 0);
+    (void)wmove(w, cy, cx);
+    return w;
+}
+
+static void draw_help(app_t *app)
+{
+    WINDOW *w = dialog_win(app, app->rows - 2, app->cols - 2 < 90 ? app->cols - 2 : 90);
+    if (!w)
+        return;
+    int h, wd;
+    getmaxyx(w, h, wd);
+    char title[96];
+    snprintf(title, sizeof title, "keys (greyed: not for the %s)", tui_role_name(app->role));
+    w_frame(w, app->role ? title : "keys");
+    /* Lines: section headings and entries, in table order. */
+    int total = 0, body = h - 2;
+    const char *section = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        int line = 0;
+        section = NULL;
+        for (const action_t *a = tui_actions; a->label; a++) {
+            if (!section || strcmp(section, a->section) != 0) {
+                section = a->section;
+                if (pass && line - app->help_top >= 0 && line - app->help_top < body)
+                    w_put(w, 1 + line - app->help_top, 2, wd - 4, section, ui(UI_HEAD), 0);
+                line++;
+            }
+            if (pass && line - app->help_top >= 0 && line - app->help_top < body) {
+                int y = 1 + line - app->help_top;
+                int ok = allowed(app, a);
+                w_put(w, y, 4, 10, a->label, ok ? ui(UI_KEY) : ui(UI_GREY), 0);
+                char text[256];
+                if (ok) {
+                    snprintf(text, sizeof text, "%s", a->help);
+                } else {
+                    char who[64];
+                    roles_words(a->roles, who, sizeof who);
+                    snprintf(text, sizeof text, "%s (%s only)", a->help, who);
+                }
+                w_put(w, y, 15, wd - 17, text, ok ? A_NORMAL : ui(UI_GREY), 0);
+            }
+            line++;
+        }
+        total = line;
+        if (!pass) {
+            if (app->help_top > total - body)
+                app->help_top = total - body;
+            if (app->help_top < 0)
+                app->help_top = 0;
+        }
+    }
+    if (total > body) {
+        char more[32];
+        snprintf(more, sizeof more, " %d/%d ", app->help_top + body < total ? app->help_top + body : total,
+                 total);
+        w_put(w, h - 1, wd - 2 - w_width(more), w_width(more), more, ui(UI_BOX), 0);
+    }
+    (void)wnoutrefresh(w);
+    (void)delwin(w);
+}
+
+static void draw_ticket(app_t *app)
+{
+    int wd = app->cols - 4 < 60 ? app->cols - 4 : 60;
+    WINDOW *w = dialog_win(app, 15, wd);
+    if (!w)
+        return;
+    char title[64];
+    snprintf(title, sizeof title, "ticket: order #%lld", app->ticket);
+    w_frame(w, title);
+    dataset_t *ds = &app->ds[DS_TICKET];
+    const json_t *o = ds->data;
+    int y = 2, iw = wd - 4;
+    if (ds->error[0]) {
+        w_put(w, y, 2, iw, ds->error, ui(UI_ERR), 0);
+    } else if (!o) {
+        w_put(w, y, 2, iw, app->svc[net_svc_index("order")].up == 0 ? "offline: the order service does not answer"
+                                                : "loading\xe2\x80\xa6", ui(UI_GREY), 0);
+    } else {
+        char money[32], price[32], line[256], when[16], last[16], age[16];
+        const char *status = json_string_value(json_object_get(o, "status"));
+        const char *created = json_string_value(json_object_get(o, "created_at"));
+        const char *updated = json_string_value(json_object_get(o, "updated_at"));
+        long long amount = json_integer_value(json_object_get(o, "amount"));
+        long long p = json_integer_value(json_object_get(o, "price"));
+        w_money(money, sizeof money, amount);
+        w_money(price, sizeof price, p);
+        w_ts_clock(created, when, sizeof when);
+        w_ts_clock(updated, last, sizeof last);
+        int done = status && (strcmp(status, "delivered") == 0 || strcmp(status, "cancelled") == 0);
+        long long end = done ? w_ts_ms(updated) : tui_now();
+        w_age(age, sizeof age, (end - w_ts_ms(created)) / 1000);
+        struct {
+            const char *k;
+            char v[200];
+            attr_t a;
+        } rows[11];
+        int n = 0;
+#define ROW(key, attr, ...)                                        \
+    do {                                                           \
+        rows[n].k = key;                                           \
+        rows[n].a = attr;                                          \
+        snprintf(rows[n].v, sizeof rows[n].v, __VA_ARGS__);        \
+        n++;                                                       \
+    } while (0)
+        ROW("Placed", A_NORMAL, "%s", when);
+        ROW("Customer", A_NORMAL, "%s (#%lld)", jstr(o, "customerName"), jint(o, "customerId"));
+        ROW("Address", A_NORMAL, "%s", jstr(o, "address"));
+        ROW("Food", A_BOLD, "%s", jstr(o, "foodName"));
+        ROW("Quantity", A_BOLD, "%lld x %s", (long long)json_integer_value(json_object_get(o, "qty")), price);
+        ROW("Amount", A_BOLD, "%s", money);
+        ROW("Status", status && strcmp(status, "cancel_requested") == 0 ? ui(UI_FLAG)
+                      : done ? ui(UI_OK) : A_BOLD, "%s", status ? status : "");
+        ROW("Payment", A_NORMAL, "%s", jstr(o, "paymentStatus"));
+        ROW("Delivery", A_NORMAL, "%s", jstr(o, "deliveryStatus"));
+        ROW(done ? "Took" : "Waiting", A_NORMAL, "%s", age);
+        ROW("Last change", A_NORMAL, "%s", last);
+#undef ROW
+        for (int i = 0; i < n && y < 14; i++, y++) {
+            w_put(w, y, 2, 12, rows[i].k, ui(UI_HEAD), 0);
+            w_put(w, y, 15, iw - 13, rows[i].v, rows[i].a, 0);
+        }
+        (void)line;
+    }
+    (void)wnoutrefresh(w);
+    (void)delwin(w);
+}
+
+static void draw_menu(app_t *app, WINDOW *w)
+{
+    static const struct {
+        const char *key, *name, *what;
+    } items[] = {
+        {"c", "Customer", "sign up or sign in, order breakfast, follow your orders"},
+        {"m", "Manager", "foods and stock, the day's summary, deliveries, who did what"},
+        {"d", "Delivery team", "the board: confirm, ship, deliver, answer cancellations"},
+    };
+    int h, wd;
+    getmaxyx(w, h, wd);
+    int y = h > 12 ? 2 : 1;
+    w_put(w, y, 2, wd - 4, "Who is at the counter?", ui(UI_HEAD), 0);
+    y += 2;
+    for (int i = 0; i < 3; i++) {
+        int sel = i == app->menu_cur;
+        attr_t a = sel ? ui(UI_SEL) : A_NORMAL;
+        w_fill(w, y, 2, wd - 4, a);
+        w_put(w, y, 3, 3, items[i].key, sel ? a : ui(UI_KEY), 0);
+        w_put(w, y, 6, 16, items[i].name, a | A_BOLD, 0);
+        w_put(w, y, 22, wd - 25, items[i].what, a, 0);
+        y += 2;
+    }
+    w_put(w, y, 2, wd - 4, "Press the key, or move with Up/Down and press Enter. ? shows every key.",
+          ui(UI_GREY), 0);
+}
+
+static void draw(app_t *app)
+{
+    if (app->too_small) {
+        werase(stdscr);
+        char m[96];
+        snprintf(m, sizeof m, "counter: the terminal is too small (%dx%d, needs %dx%d)", app->cols,
+                 app->rows, MIN_COLS, MIN_ROWS);
+        w_put(stdscr, 0, 0, app->cols, m, A_BOLD, 0);
+        (void)wnoutrefresh(stdscr);
+        (void)doupdate();
+        return;
+    }
+    draw_title(app);
+    werase(app->w_main);
+    if (app->screen)
+        app->screen->draw(app, app->w_main);
+    else
+        draw_menu(app, app->w_main);
+    int cursor = draw_msg(app);
+    draw_bar(app);
+    (void)wnoutrefresh(app->w_title);
+    (void)wnoutrefresh(app->w_main);
+    (void)wnoutrefresh(app->w_bar);
+    if (app->ticket)
+        draw_ticket(app);
+    if (app->help)
+        draw_help(app);
+    WINDOW *fw = NULL;
+    if (app->form && !app->form->inline_prompt)
+        fw = draw_form(app);
+    if (app->confirm.open)
+        draw_confirm(app);
+    int want_cursor = 0;
+    if (cursor >= 0) {
+        /* The message line last: its cursor is the screen's. */
+        (void)wmove(app->w_msg, 0, cursor);
+        want_cursor = !app->confirm.open;
+    }
+    (void)wnoutrefresh(app->w_msg);
+    if (fw) {
+        if (!app->confirm.open) {
+            (void)wnoutrefresh(fw);
+            want_cursor = 1;
+        }
+        (void)delwin(fw);
+    }
+    if (want_cursor != app->cursor_on) {
+        /* Some terminals cannot hide the cursor; nothing else to do then. */
+        (void)curs_set(want_cursor ? 1 : 0);
+        app->cursor_on = want_cursor;
+    }
+    (void)doupdate();
+}
+
+/* ---- generic actions ------------------------------------------------------------ */
+
+tui_res_t act_help(app_t *app, int key)
+{
+    (void)key;
+    app->help = 1;
+    app->help_top = 0;
+    return TUI_REDRAW;
+}
+
+tui_res_t act_help_close(app_t *app, int key)
+{
+    (void)key;
+    app->help = 0;
+    return TUI_REDRAW;
+}
+
+tui_res_t act_help_scroll(app_t *app, int key)
+{
+    int page = app->rows - 6 > 1 ? app->rows - 6 : 1;
+    switch (key) {
+    case K(KEY_UP):
+    case 'k':
+        app->help_top--;
+        break;
+    case K(KEY_PPAGE):
+        app->help_top -= page;
+        break;
+    case K(KEY_NPAGE):
+    case ' ':
+        app->help_top += page;
+        break;
+    case K(KEY_HOME):
+        app->help_top = 0;
+        break;
+    case K(KEY_END):
+        app->help_top = 10000;
+        break;
+    default:
+        app->help_top++;
+        break;
+    }
+    if (app->help_top < 0)
+        app->help_top = 0;
+    return TUI_REDRAW;
+}
+
+tui_res_t act_quit(app_t *app, int key)
+{
+    (void)app;
+    (void)key;
+    return TUI_QUIT;
+}
+
+tui_res_t act_roles(app_t *app, int key)
+{
+    (void)key;
+    tui_goto(app, NULL);
+    return TUI_REDRAW;
+}
+
+tui_res_t act_redraw(app_t *app, int key)
+{
+    (void)key;
+    (void)app;
+    (void)clearok(curscr, TRUE);
+    return TUI_REDRAW;
+}
+
+tui_res_t act_tab(app_t *app, int key)
+{
+    const screen_t *s = app->screen;
+    if (!s)
+        return TUI_HANDLED;
+    int n = 0, at = 0;
+    unsigned views[5];
+    for (int i = 0; i < 5 && s->tabs[i].name; i++) {
+        if (s->tabs[i].view == V_LOGIN)
+            continue;
+        if (s->tabs[i].view == app->view)
+            at = n;
+        views[n++] = s->tabs[i].view;
+    }
+    if (n == 0)
+        return TUI_HANDLED;
+    at = key == K(KEY_BTAB) ? (at + n - 1) % n : (at + 1) % n;
+    app->view = views[at];
+    return TUI_REDRAW;
+}
+
+tui_res_t act_move(app_t *app, int key)
+{
+    if (!app->screen) {
+        if (key == K(KEY_UP) || key == 'k' || key == K(KEY_PPAGE) || key == K(KEY_HOME))
+            app->menu_cur = key == K(KEY_UP) || key == 'k' ? app->menu_cur - 1 : 0;
+        else
+            app->menu_cur = key == K(KEY_DOWN) || key == 'j' ? app->menu_cur + 1 : 2;
+        if (app->menu_cur < 0)
+            app->menu_cur = 0;
+        if (app->menu_cur > 2)
+            app->menu_cur = 2;
+        return TUI_REDRAW;
+    }
+    return app->screen->key ? app->screen->key(app, key) : TUI_HANDLED;
+}
+
+tui_res_t act_menu_pick(app_t *app, int key)
+{
+    int pick = app->menu_cur;
+    if (key == 'c' || key == '1')
+        pick = 0;
+    else if (key == 'm' || key == '2')
+        pick = 1;
+    else if (key == 'd' || key == '3')
+        pick = 2;
+    app->menu_cur = pick;
+    tui_goto(app, pick == 0 ? &screen_customer : pick == 1 ? &screen_manager : &screen_delivery);
+    return TUI_REDRAW;
+}
+
+tui_res_t act_confirm_answer(app_t *app, int key)
+{
+    int yes = key == 'y' || key == 'Y' || key == '\r' || key == '\n' || key == K(KEY_ENTER);
+    confirm_fn fn = app->confirm.fn;
+    long long arg = app->confirm.arg;
+    app->confirm.open = 0;
+    if (fn) {
+        /* The request may take a moment: show that it is on its way. */
+        if (yes && !app->too_small) {
+            tui_flash(app, UI_INFO, "working\xe2\x80\xa6");
+            draw(app);
+        }
+        fn(app, yes, arg);
+    }
+    return TUI_REDRAW;
+}
+
+tui_res_t act_edit_ok(app_t *app, int key)
+{
+    (void)key;
+    form_t *f = app->form;
+    if (!f)
+        return TUI_HANDLED;
+    for (int i = 0; i < f->nfields; i++) {
+        char text[256];
+        edit_text(&f->f[i].ed, text, sizeof text);
+        int blank = 1;
+        for (const char *p = text; *p; p++)
+            if (!isspace((unsigned char)*p))
+                blank = 0;
+        if (f->f[i].required && blank) {
+            f->cur = i;
+            tui_flash(app, UI_ERR, "%s is required", f->f[i].label);
+            return TUI_REDRAW;
+        }
+    }
+    if (!f->inline_prompt && !app->too_small) {
+        tui_flash(app, UI_INFO, "sending\xe2\x80\xa6");
+        draw(app);
+    }
+    if (!f->submit || f->submit(app, f) == 0) {
+        if (app->form == f)
+            tui_form_close(app);
+    }
+    return TUI_REDRAW;
+}
+
+tui_res_t act_edit_cancel(app_t *app, int key)
+{
+    (void)key;
+    form_t *f = app->form;
+    if (f && f->cancelled)
+        f->cancelled(app, f);
+    tui_form_close(app);
+    return TUI_REDRAW;
+}
+
+tui_res_t act_edit_field(app_t *app, int key)
+{
+    form_t *f = app->form;
+    if (!f || f->nfields < 2)
+        return TUI_HANDLED;
+    int back = key == K(KEY_BTAB) || key == K(KEY_UP);
+    f->cur = (f->cur + (back ? f->nfields - 1 : 1)) % f->nfields;
+    return TUI_REDRAW;
+}
+
+tui_res_t act_ticket_close(app_t *app, int key)
+{
+    (void)key;
+    tui_ticket(app, 0);
+    return TUI_REDRAW;
+}
+
+/* ---- keys ---------------------------------------------------------------------- */
+
+static tui_res_t dispatch(app_t *app, int key)
+{
+    if (key == K(KEY_RESIZE)) {
+        if (layout(app) != 0)
+            tui_flash(app, UI_ERR, "cannot lay out the screen");
+        (void)clearok(curscr, TRUE);
+        return TUI_REDRAW;
+    }
+    unsigned view = current_view(app);
+    const action_t *a = action_find(view, key);
+    if (a) {
+        if (!allowed(app, a)) {
+            char who[64];
+            roles_words(a->roles, who, sizeof who);
+            tui_flash(app, UI_ERR, "%s (%s) is for the %s, not the %s", a->label,
+                      a->brief ? a->brief : a->help, who, tui_role_name(app->role));
+            return TUI_REDRAW;
+        }
+        return a->fn(app, key);
+    }
+    if (app->confirm.open || app->help || (app->ticket && !app->form))
+        return TUI_HANDLED;   /* dialogs swallow other keys */
+    if (app->form) {
+        form_t *f = app->form;
+        if (edit_key(&f->f[f->cur].ed, key)) {
+            if (f->changed)
+                f->changed(app, f);
+            return TUI_REDRAW;
+        }
+        return TUI_HANDLED;
+    }
+    tui_res_t r = app->screen && app->screen->key ? app->screen->key(app, key) : TUI_UNHANDLED;
+    if (r == TUI_UNHANDLED && !(key & TK_FN) && key >= 32 && key != 127) {
+        char name[32];
+        w_keyname(key, name, sizeof name);
+        tui_flash(app, UI_GREY, "%s does nothing here; ? shows the keys", name);
+        return TUI_REDRAW;
+    }
+    return r;
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+static int run(app_t *app)
+{
+    long long last_sec = 0;
+    while (!app->quit && !stop_signal) {
+        int timeout = net_tick(app);
+        long long now = proto_mono_ms();
+        if (app->msg_until && now >= app->msg_until) {
+            app->msg[0] = '\0';
+            app->msg_until = 0;
+            app->redraw = 1;
+        }
+        /* Waiting times tick. */
+        if (now / 1000 != last_sec) {
+            last_sec = now / 1000;
+            if (app->screen)
+                app->redraw = 1;
+        }
+        if (app->redraw) {
+            app->redraw = 0;
+            draw(app);
+        }
+        zmq_pollitem_t items[2 + NSVC];
+        items[0] = (zmq_pollitem_t){NULL, STDIN_FILENO, ZMQ_POLLIN, 0};
+        int n = 1 + net_pollitems(app, items + 1, 1 + NSVC);
+        int rc = zmq_poll(items, n, timeout);
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc > 0)
+            net_readable(app, items + 1, n - 1);
+        /* Every waiting key, without waiting for more. */
+        for (int i = 0; i < 4096 && !app->quit; i++) {
+            int key = w_getkey(stdscr);
+            if (key < 0)
+                break;
+            tui_res_t r = dispatch(app, key);
+            if (r == TUI_QUIT)
+                app->quit = 1;
+            else if (r == TUI_REDRAW)
+                app->redraw = 1;
+        }
+    }
+    return 0;
+}
+
+static const screen_t *screen_named(const char *role)
+{
+    if (!role)
+        return NULL;
+    if (strcmp(role, "customer") == 0)
+        return &screen_customer;
+    if (strcmp(role, "manager") == 0)
+        return &screen_manager;
+    if (strcmp(role, "delivery") == 0)
+        return &screen_delivery;
+    return NULL;
+}
+
+int tui_main(cli_t *cli, const char *role)
+{
+    const screen_t *first = screen_named(role);
+    if (role && !first) {
+        fprintf(stderr, "counter: --role wants customer, manager or delivery\n");
+        return EXIT_USAGE;
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "counter: the TUI needs a terminal; give a command instead (counter help)\n");
+        return EXIT_USAGE;
+    }
+    app_t *app = calloc(1, sizeof *app);
+    if (!app)
+        abort();
+    app->cli = cli;
+    app->cfg = cli->cfg;
+    app->wait_warn_s = config_get_long(cli->cfg, "tui.wait_warn_s", 300);
+    app->wait_late_s = config_get_long(cli->cfg, "tui.wait_late_s", 900);
+    proto_caller_t given;
+    if (cli->caller_given && proto_caller_parse(cli->caller, &given) == 0 &&
+        given.role == ROLE_CUSTOMER && atoll(given.subject) > 0)
+        app->customer = atoll(given.subject);
+    set_caller(app);
+    if (net_init(app) != 0) {
+        fprintf(stderr, "counter: cannot set up the connections to the backend\n");
+        net_close(app);
+        free(app);
+        return EXIT_UNREACHABLE;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    SCREEN *term = newterm(NULL, stdout, stdin);
+    if (!term) {
+        fprintf(stderr, "counter: cannot use this terminal (TERM=%s)\n",
+                getenv("TERM") ? getenv("TERM") : "");
+        net_close(app);
+        free(app);
+        return EXIT_USAGE;
+    }
+    int rc = EXIT_OKAY;
+    if (cbreak() == ERR || noecho() == ERR || nonl() == ERR || keypad(stdscr, TRUE) == ERR ||
+        nodelay(stdscr, TRUE) == ERR) {
+        rc = EXIT_USAGE;
+    } else {
+        (void)set_escdelay(25);
+        (void)curs_set(0);
+        (void)ui_init();
+        /* stdscr is only the keyboard: touch it once so it never repaints. */
+        werase(stdscr);
+        (void)wnoutrefresh(stdscr);
+        if (layout(app) != 0)
+            rc = EXIT_USAGE;
+        if (rc == EXIT_OKAY) {
+            tui_goto(app, first);
+            if (run(app) != 0)
+                rc = EXIT_UNREACHABLE;
+        }
+    }
+    tui_goto(app, NULL);
+    tui_form_close(app);
+    drop_windows(app);
+    (void)endwin();
+    delscreen(term);
+    net_close(app);
+    free(app);
+    return rc;
+}

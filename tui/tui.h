@@ -1,0 +1,355 @@
+/*
+ * tui.h - `counter` with no command, or `counter --role ROLE`: the ncurses
+ * TUI with the customer, manager and delivery-team screens.
+ *
+ * Shape (STYLE.md, "The TUI"):
+ *   - tui.c       the application: one thread, one loop (zmq_poll over the
+ *                 keyboard, the event subscription and the health probes),
+ *                 the frame (title bar, message line, status line), the
+ *                 dialogs, the help overlay and the role menu;
+ *   - actions.c   THE action table: every key with the roles allowed, its
+ *                 help text and its handler. The status line, the `?` help
+ *                 and the greyed keys are built from it;
+ *   - tui_net.c   the backend as the TUI sees it: requests with the role's
+ *                 identity, the offline flag, health probes, the event
+ *                 subscription and the data sets each screen shows;
+ *   - screen_*.c  one role screen each, a struct of functions;
+ *   - widgets.c   drawing primitives and the line editor.
+ *
+ * Key handlers never draw: they change state and return what happens next.
+ * Drawing is a function of the state, done once per pass of the loop.
+ */
+#ifndef TUI_H
+#define TUI_H
+
+#include "cli.h"
+#include "client.h"
+#include "follow.h"
+#include "proto.h"
+#include "widgets.h"
+
+#include <jansson.h>
+#include <zmq.h>
+
+/* The entry point: role is "customer", "manager", "delivery" or NULL for the
+ * role menu. Returns an exit status (cli.h). */
+int tui_main(cli_t *cli, const char *role);
+
+/* ---- internals shared by the tui/ files ------------------------------------------- */
+
+typedef struct app app_t;
+
+/* What a key handler asks for next. */
+typedef enum {
+    TUI_UNHANDLED = 0,   /* not mine: try elsewhere */
+    TUI_HANDLED,         /* done, nothing on screen changed */
+    TUI_REDRAW,          /* done, draw again */
+    TUI_QUIT,            /* leave the program */
+} tui_res_t;
+
+/* Views: where keys apply. A screen shows one of its tabs; a dialog on top
+ * takes the keys while it is open. */
+enum {
+    V_MENU = 1 << 0,      /* the role menu */
+    V_LOGIN = 1 << 1,     /* customer: sign up or pick an account */
+    V_CATALOG = 1 << 2,   /* customer: the catalog view */
+    V_ORDERS = 1 << 3,    /* customer: my orders */
+    V_FOODS = 1 << 4,     /* manager: the foods table */
+    V_DAY = 1 << 5,       /* manager: the day summary */
+    V_BOARD = 1 << 6,     /* delivery team (and the manager, read only): the board */
+    V_AUDIT = 1 << 7,     /* manager: who did what */
+    V_HELP = 1 << 8,      /* the `?` overlay */
+    V_CONFIRM = 1 << 9,   /* a yes/no question */
+    V_EDIT = 1 << 10,     /* a form or a one-line prompt */
+    V_TICKET = 1 << 11,   /* the ticket of one order */
+    V_SCREENS = V_LOGIN | V_CATALOG | V_ORDERS | V_FOODS | V_DAY | V_BOARD | V_AUDIT,
+    V_LISTS = V_MENU | V_LOGIN | V_CATALOG | V_ORDERS | V_FOODS | V_BOARD | V_AUDIT,
+};
+
+#define ROLE_NONE 0u
+
+/* ---- the action table (actions.c) ---- */
+
+typedef tui_res_t (*action_fn)(app_t *app, int key);
+
+typedef struct {
+    const char *section;  /* heading in the help overlay */
+    const char *label;    /* the key as shown: "Enter", "0-9", "x" */
+    int keys[12];         /* the key codes (widgets.h), 0-terminated */
+    unsigned views;       /* V_* where it applies */
+    unsigned roles;       /* ROLE_* allowed to use it (ROLE_ANY: everyone) */
+    const char *brief;    /* a word or two for the status line; NULL: help only */
+    const char *help;     /* the sentence in the help overlay */
+    action_fn fn;
+} action_t;
+
+extern const action_t tui_actions[];
+/* The action for key in view, or NULL. */
+const action_t *action_find(unsigned view, int key);
+
+/* ---- screens ---- */
+
+typedef struct {
+    unsigned view;
+    const char *name;
+} tab_t;
+
+typedef struct screen {
+    const char *name;         /* "customer", "manager", "delivery" */
+    unsigned role;            /* ROLE_* of the identity it runs with */
+    tab_t tabs[5];            /* its views, in Tab order; name NULL ends */
+    void (*enter)(app_t *app);
+    void (*draw)(app_t *app, WINDOW *w);
+    tui_res_t (*key)(app_t *app, int key);   /* keys the table does not name */
+    void (*resize)(app_t *app);
+    void (*leave)(app_t *app);
+    /* One line for the title bar: who is at the counter. */
+    void (*who)(app_t *app, char *out, size_t n);
+} screen_t;
+
+extern const screen_t screen_customer, screen_manager, screen_delivery;
+
+/* ---- data sets (tui_net.c) ---- */
+
+enum {
+    DS_CATALOG,    /* view.catalog: the catalog view (customer) */
+    DS_MYORDERS,   /* view.myorders: my orders (customer) */
+    DS_ME,         /* customer.show: the signed-in customer */
+    DS_FOODS,      /* catalog.list: the foods table (manager) */
+    DS_ORDERS,     /* order.list: every order (the manager's day summary) */
+    DS_BOARD,      /* delivery.list: every delivery (the board) */
+    DS_TICKET,     /* order.show: the order on the ticket */
+    DS__COUNT
+};
+
+#define NSVC 6   /* customer catalog payment delivery order view (config_services) */
+#define NPUB 5   /* all but view publish events */
+
+typedef struct {
+    json_t *data;          /* the last answer's body (owned), NULL before the first */
+    int dirty;             /* to fetch again */
+    int loaded;            /* answered at least once since wanted */
+    long long dirty_since; /* monotonic ms */
+    long long need[NPUB];  /* the reader must have applied these sequence numbers */
+    char error[320];       /* the last refusal, "" when fine */
+} dataset_t;
+
+typedef struct {
+    client_t *client;      /* requests (Lazy Pirate, REQ) */
+    void *probe;           /* health probes (DEALER, never blocks) */
+    char probe_id[32];     /* the outstanding probe's request id, "" when none */
+    long long probe_sent;
+    long long probe_opened;
+    long long next_probe;
+    int up;                /* -1 not known yet, 0 unreachable, 1 answering */
+    long long applied[NPUB];  /* from its health: events applied per publisher */
+} svc_link_t;
+
+/* ---- dialogs ---- */
+
+typedef struct form form_t;
+/* Return 0 to close the form, -1 to keep it open (a message says why). */
+typedef int (*form_fn)(app_t *app, form_t *f);
+
+struct form {
+    char title[96];
+    int inline_prompt;     /* one field on the message line (search, stock) */
+    int nfields, cur;
+    struct {
+        const char *label;
+        edit_t ed;
+        int required;
+    } f[6];
+    form_fn submit;
+    void (*changed)(app_t *app, form_t *f);    /* after each edit (live search) */
+    void (*cancelled)(app_t *app, form_t *f);
+    long long arg;
+};
+
+typedef void (*confirm_fn)(app_t *app, int yes, long long arg);
+
+/* ---- the application ---- */
+
+struct app {
+    cli_t *cli;
+    const config_t *cfg;
+    void *ctx;
+    int quit;
+
+    /* who */
+    unsigned role;             /* ROLE_* or ROLE_NONE in the menu */
+    char caller[80];           /* role:subject sent as the caller frame */
+    char staff[64];            /* the manager's or delivery team's subject */
+    long long customer;        /* the signed-in customer, 0 when none */
+    char customer_name[96];
+
+    /* where */
+    const screen_t *screen;    /* NULL: the role menu */
+    unsigned view;             /* the screen's current tab */
+    void *st;                  /* the screen's own state */
+    int menu_cur;
+
+    /* windows: title, main, message line, status line */
+    WINDOW *w_title, *w_main, *w_msg, *w_bar;
+    int rows, cols;
+    int too_small;
+    int redraw;
+    int cursor_on;
+
+    /* dialogs (at most one of each, drawn in this order) */
+    long long ticket;          /* the order on the ticket, 0 when closed */
+    int help, help_top;
+    form_t *form;
+    struct {
+        int open;
+        char question[256];
+        confirm_fn fn;
+        long long arg;
+    } confirm;
+
+    /* the message line */
+    char msg[256];
+    ui_t msg_kind;
+    long long msg_until;       /* monotonic ms; 0 = until replaced */
+
+    /* the backend */
+    svc_link_t svc[NSVC];
+    int offline;               /* some service does not answer */
+    int ever_online;
+    follow_t *follow;
+    long long follow_retry;
+    long long start_seq[NPUB]; /* each publisher's last seq when we subscribed */
+    dataset_t ds[DS__COUNT];
+    unsigned wanted;           /* 1 << DS_* the current screen shows */
+    long long refresh_at;      /* next periodic refresh */
+    int timeout_ms, long_timeout_ms, probe_ms;
+    json_t *audit;             /* recent events, oldest first (manager) */
+    long long wait_warn_s, wait_late_s;
+};
+
+/* JSON helpers: a missing or mistyped member reads as "" or 0. */
+static inline const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+static inline long long jint(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* tui.c: lists. Apply a moving key (Up/Down/j/k/PgUp/PgDn/Home/End) to a
+ * cursor over n rows, page rows per screen; returns 1 when key is one. */
+int tui_list_key(int *cur, int n, int page, int key);
+/* Scroll *top so that cur shows in rows lines of n. */
+void tui_list_fit(int cur, int *top, int rows, int n);
+/* The signed-in customer (0: nobody); sets the caller frame. */
+void tui_set_customer(app_t *app, long long id, const char *name);
+
+/* tui.c: messages and dialogs */
+void tui_flash(app_t *app, ui_t kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "what: the backend's sentence" in the error color; payment_busy as "payment
+ * is busy, try again in N s"; an unreachable service as offline. */
+void tui_flash_err(app_t *app, const char *what, const proto_err_t *err);
+void tui_confirm(app_t *app, confirm_fn fn, long long arg, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A new form (closed with the dialog); add fields with tui_form_field. */
+form_t *tui_form(app_t *app, const char *title, form_fn submit, long long arg);
+void tui_form_field(form_t *f, const char *label, const char *value, int digits, int required);
+void tui_form_close(app_t *app);
+/* Open the ticket of an order (0 closes it). */
+void tui_ticket(app_t *app, long long order);
+/* Go to a screen (NULL: the role menu). */
+void tui_goto(app_t *app, const screen_t *screen);
+/* Wall-clock ms, for waiting times. */
+long long tui_now(void);
+/* The role's name as shown. */
+const char *tui_role_name(unsigned role);
+
+/* tui_net.c */
+int net_init(app_t *app);
+void net_close(app_t *app);
+/* Call cmd (its service from the command table) as the app's caller; body
+ * is stolen (NULL: {}). Returns 0 with *out (owned by the caller, may be
+ * NULL when out is NULL) or -1 with err: the backend's refusal, or
+ * unavailable when the service did not answer (which sets the offline flag)
+ * or is known to be offline (no time is spent waiting then). */
+int net_call(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_t *err);
+/* Datasets: which the current screen shows (1 << DS_*); mark for fetching. */
+void net_want(app_t *app, unsigned mask);
+void net_dirty(app_t *app, int ds);
+void net_dirty_all(app_t *app);
+/* Forget a data set's data (another customer signed in, a ticket closed). */
+void net_reset(app_t *app, int ds);
+/* The items array of a list data set, or NULL. Borrowed. */
+json_t *net_items(app_t *app, int ds);
+/* Poll items: fills up to max, returns how many. */
+int net_pollitems(app_t *app, zmq_pollitem_t *items, int max);
+/* After zmq_poll: handle what is readable (items as filled above). */
+void net_readable(app_t *app, zmq_pollitem_t *items, int n);
+/* Once per pass: probes, the subscription's timer, fetches. Returns the
+ * poll timeout to use next (ms). */
+int net_tick(app_t *app);
+/* The service index of a name in config_services, -1 if unknown. */
+int net_svc_index(const char *name);
+/* Describe an event in one line: "order #5: 2 x pizza for lee (2,000)". */
+void net_describe(const json_t *ev, char *out, size_t n);
+
+/* screen_delivery.c: the board, shared with the manager's Deliveries tab. */
+typedef struct {
+    int cur, top;
+    long long sel;          /* the selected delivery's id */
+} board_t;
+void board_draw(app_t *app, WINDOW *w, board_t *b);
+tui_res_t board_move(app_t *app, board_t *b, int key);
+/* The selected delivery (borrowed), or NULL. */
+json_t *board_selected(app_t *app, board_t *b);
+board_t *board_of(app_t *app);
+
+/* Action handlers (actions.c lists them; each lives with its screen). */
+tui_res_t act_help(app_t *, int);
+tui_res_t act_quit(app_t *, int);
+tui_res_t act_roles(app_t *, int);
+tui_res_t act_redraw(app_t *, int);
+tui_res_t act_tab(app_t *, int);
+tui_res_t act_move(app_t *, int);
+tui_res_t act_menu_pick(app_t *, int);
+tui_res_t act_help_close(app_t *, int);
+tui_res_t act_help_scroll(app_t *, int);
+tui_res_t act_confirm_answer(app_t *, int);
+tui_res_t act_edit_ok(app_t *, int);
+tui_res_t act_edit_cancel(app_t *, int);
+tui_res_t act_edit_field(app_t *, int);
+tui_res_t act_ticket_close(app_t *, int);
+
+tui_res_t act_signup(app_t *, int);
+tui_res_t act_login_digit(app_t *, int);
+tui_res_t act_login_erase(app_t *, int);
+tui_res_t act_login(app_t *, int);
+tui_res_t act_forget(app_t *, int);
+tui_res_t act_cust_search(app_t *, int);
+tui_res_t act_qty_digit(app_t *, int);
+tui_res_t act_qty_erase(app_t *, int);
+tui_res_t act_cust_clear(app_t *, int);
+tui_res_t act_order(app_t *, int);
+tui_res_t act_my_ticket(app_t *, int);
+tui_res_t act_cancel_order(app_t *, int);
+tui_res_t act_edit_me(app_t *, int);
+tui_res_t act_withdraw(app_t *, int);
+tui_res_t act_signout(app_t *, int);
+
+tui_res_t act_food_search(app_t *, int);
+tui_res_t act_food_clear(app_t *, int);
+tui_res_t act_food_add(app_t *, int);
+tui_res_t act_food_edit(app_t *, int);
+tui_res_t act_food_stock(app_t *, int);
+tui_res_t act_food_soldout(app_t *, int);
+tui_res_t act_food_delete(app_t *, int);
+tui_res_t act_audit_people(app_t *, int);
+tui_res_t act_audit_search(app_t *, int);
+
+tui_res_t act_dlv_move(app_t *, int);
+tui_res_t act_dlv_next(app_t *, int);
+tui_res_t act_dlv_ticket(app_t *, int);
+
+#endif

@@ -1,0 +1,734 @@
+/*
+ * tui_net.c - the backend as the TUI sees it.
+ *
+ * Requests go through the Lazy Pirate client (proto/client.h) with a short
+ * timeout and one attempt, so that the screen never freezes for long; the
+ * two saga commands (order.place, order.cancel) get a longer one, retried
+ * with the same request id (the order service deduplicates them).
+ *
+ * Whether the backend answers is learnt without ever blocking: each service
+ * gets a health probe every half second on a DEALER socket with
+ * ZMQ_IMMEDIATE (a send with no live connection fails at once) that is part
+ * of the main loop's zmq_poll. A probe unanswered after tui.probe_ms, a send
+ * that finds no connection, or a request that times out marks the service
+ * offline; its next answer marks it back. While a service is offline no
+ * request is sent to it, so an unreachable backend costs no waiting.
+ *
+ * Live data: one subscription (proto/follow.h) to every publisher, starting
+ * at each publisher's current last sequence number, so that only new events
+ * arrive. An event marks the data sets it changes for fetching again. A data
+ * set read from another service than the event's publisher (a read model)
+ * is fetched once that service has applied the event: its health reply says
+ * how far it got per publisher, and a probe is sent at once when needed.
+ */
+#include "tui.h"
+#include "zio.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Service indexes: the order of config_services (checked in net_init). */
+enum { S_CUSTOMER, S_CATALOG, S_PAYMENT, S_DELIVERY, S_ORDER, S_VIEW };
+#define P(s) (1u << (s))
+
+#define PROBE_EVERY_MS 500
+#define REFRESH_EVERY_MS 5000
+#define NEED_WAIT_MS 3000       /* fetch anyway when a read model lags this long */
+#define AUDIT_KEEP 400
+
+static const struct ds_def {
+    const char *cmd;
+    int reader;        /* the service that answers it */
+    unsigned pubs;     /* publishers whose events change it */
+    int mine;          /* only events about the signed-in customer */
+    int ticket;        /* only events about the order on the ticket */
+} defs[DS__COUNT] = {
+    [DS_CATALOG] = {"view.catalog", S_VIEW, P(S_CATALOG), 0, 0},
+    [DS_MYORDERS] = {"view.myorders", S_VIEW, P(S_ORDER) | P(S_PAYMENT) | P(S_DELIVERY), 1, 0},
+    [DS_ME] = {"customer.show", S_CUSTOMER, P(S_CUSTOMER), 1, 0},
+    [DS_FOODS] = {"catalog.list", S_CATALOG, P(S_CATALOG), 0, 0},
+    [DS_ORDERS] = {"order.list", S_ORDER, P(S_ORDER) | P(S_PAYMENT) | P(S_DELIVERY), 0, 0},
+    [DS_BOARD] = {"delivery.list", S_DELIVERY, P(S_DELIVERY), 0, 0},
+    [DS_TICKET] = {"order.show", S_ORDER, P(S_ORDER) | P(S_PAYMENT) | P(S_DELIVERY), 0, 1},
+};
+
+/* Which poll item is which (filled by net_pollitems). */
+static int poll_map[NSVC + 1];
+static int poll_count;
+#define MAP_FOLLOW -1
+
+int net_svc_index(const char *name)
+{
+    for (int i = 0; config_services[i] && i < NSVC; i++)
+        if (strcmp(config_services[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static long long ival(const json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+static const char *sval(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* ---- online / offline ------------------------------------------------------ */
+
+static void offline_update(app_t *app)
+{
+    int down = 0, up = 0;
+    for (int i = 0; i < NSVC; i++) {
+        down += app->svc[i].up == 0;
+        up += app->svc[i].up == 1;
+    }
+    int was = app->offline;
+    app->offline = down > 0;
+    if (was != app->offline)
+        app->redraw = 1;
+    if (was && !app->offline) {
+        /* Back: whatever happened meanwhile is fetched again. */
+        net_dirty_all(app);
+        if (app->ever_online)
+            tui_flash(app, UI_INFO, "the backend answers again: back online");
+    }
+    if (up == NSVC)
+        app->ever_online = 1;
+}
+
+static void mark(app_t *app, int s, int up)
+{
+    if (s < 0 || s >= NSVC || app->svc[s].up == up)
+        return;
+    app->svc[s].up = up;
+    app->redraw = 1;
+    offline_update(app);
+}
+
+/* ---- requests ---------------------------------------------------------------- */
+
+static int call_svc(app_t *app, int s, const char *cmd, json_t *body, json_t **out,
+                    proto_err_t *err, int is_long)
+{
+    if (out)
+        *out = NULL;
+    svc_link_t *l = &app->svc[s];
+    if (l->up == 0 || !l->client) {
+        json_decref(body);
+        proto_fail(err, ERR_UNAVAILABLE, NULL, "offline: the %s service does not answer",
+                   config_services[s]);
+        return -1;
+    }
+    client_set_caller(l->client, app->caller);
+    if (is_long)
+        client_set_timeout(l->client, app->long_timeout_ms, 2);
+    else
+        client_set_timeout(l->client, app->timeout_ms, 1);
+    proto_rep_t rep;
+    int rc = client_call(l->client, cmd, body, NULL, &rep, err);
+    json_decref(body);
+    if (rc != 0) {
+        if (err->status == ERR_UNAVAILABLE) {
+            mark(app, s, 0);
+            proto_fail(err, ERR_UNAVAILABLE, NULL, "offline: the %s service does not answer",
+                       config_services[s]);
+        }
+        return -1;
+    }
+    mark(app, s, 1);
+    if (rep.status != ERR_OK) {
+        proto_err_from_rep(&rep, err);
+        proto_rep_clear(&rep);
+        return -1;
+    }
+    if (out)
+        *out = json_incref(rep.body);
+    proto_rep_clear(&rep);
+    return 0;
+}
+
+int net_call(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_t *err)
+{
+    const proto_cmd_t *c = proto_cmd_find(cmd);
+    if (out)
+        *out = NULL;
+    if (!body)
+        body = json_object();
+    if (!c || !body) {
+        json_decref(body);
+        proto_fail(err, ERR_INTERNAL, NULL, "unknown command %s", cmd);
+        return -1;
+    }
+    int s = net_svc_index(c->service);
+    if (s < 0) {
+        json_decref(body);
+        proto_fail(err, ERR_INTERNAL, NULL, "%s has no single service", cmd);
+        return -1;
+    }
+    /* The same validation the service applies: a bad form costs no trip. */
+    json_t *valid = proto_validate(c, body, err);
+    json_decref(body);
+    if (!valid)
+        return -1;
+    int is_long = strcmp(cmd, "order.place") == 0 || strcmp(cmd, "order.cancel") == 0;
+    return call_svc(app, s, cmd, valid, out, err, is_long);
+}
+
+/* ---- health probes ------------------------------------------------------------- */
+
+static int probe_open(app_t *app, int s)
+{
+    svc_link_t *l = &app->svc[s];
+    char ep[512];
+    if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
+        return -1;
+    l->probe = zio_socket(app->ctx, ZMQ_DEALER, 1);
+    if (!l->probe)
+        return -1;
+    l->probe_opened = proto_mono_ms();
+    int one = 1;
+    if (zmq_setsockopt(l->probe, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+        zmq_connect(l->probe, ep) != 0) {
+        zio_close(&l->probe);
+        return -1;
+    }
+    return 0;
+}
+
+static void probe_close(svc_link_t *l)
+{
+    zio_close(&l->probe);
+    l->probe_id[0] = '\0';
+}
+
+static void probe_send(app_t *app, int s, long long now)
+{
+    svc_link_t *l = &app->svc[s];
+    l->next_probe = now + PROBE_EVERY_MS;
+    if (!l->probe && probe_open(app, s) != 0) {
+        mark(app, s, 0);
+        return;
+    }
+    char rid[20];
+    proto_random_hex(rid, 8);
+    proto_frame_t f[6] = {
+        {"", 0},
+        {PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)},
+        {"health", 6},
+        {rid, strlen(rid)},
+        {app->caller, strlen(app->caller)},
+        {"{}", 2},
+    };
+    if (zio_send(l->probe, f, 6, ZMQ_DONTWAIT) != 0) {
+        /* No live connection (ZMQ_IMMEDIATE): nobody is there - unless the
+         * socket is so new that its connection is still being made. */
+        if (now - l->probe_opened < 300) {
+            l->next_probe = now + 50;
+            return;
+        }
+        mark(app, s, 0);
+        return;
+    }
+    snprintf(l->probe_id, sizeof l->probe_id, "%s", rid);
+    l->probe_sent = now;
+}
+
+static void probe_read(app_t *app, int s)
+{
+    svc_link_t *l = &app->svc[s];
+    for (int i = 0; i < 64 && l->probe; i++) {
+        zio_msgs_t m;
+        if (zio_recv(l->probe, &m, ZMQ_DONTWAIT) != 0)
+            return;
+        proto_rep_t rep;
+        int ok = m.total == m.n && m.n == 5 && m.frame[0].size == 0 &&
+                 proto_rep_decode(m.frame + 1, 4, &rep) == 0;
+        zio_msgs_close(&m);
+        if (!ok)
+            continue;
+        if (l->probe_id[0] && strcmp(rep.request_id, l->probe_id) == 0) {
+            l->probe_id[0] = '\0';
+            if (rep.status == ERR_OK) {
+                size_t k;
+                json_t *sub;
+                json_array_foreach(json_object_get(rep.body, "subscriptions"), k, sub) {
+                    int p = net_svc_index(sval(sub, "publisher"));
+                    if (p >= 0 && p < NPUB)
+                        l->applied[p] = ival(sub, "applied");
+                }
+                mark(app, s, 1);
+            }
+        }
+        proto_rep_clear(&rep);
+    }
+}
+
+static void probes_tick(app_t *app, long long now)
+{
+    for (int s = 0; s < NSVC; s++) {
+        svc_link_t *l = &app->svc[s];
+        if (l->probe_id[0] && now - l->probe_sent > app->probe_ms) {
+            /* Unanswered: drop the socket and what it queued. */
+            mark(app, s, 0);
+            probe_close(l);
+        }
+        if (!l->probe_id[0] && now >= l->next_probe)
+            probe_send(app, s, now);
+    }
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static void audit_add(app_t *app, const json_t *ev)
+{
+    if (!app->audit && !(app->audit = json_array()))
+        abort();
+    /* Catch-up after a gap may bring an event we already hold. */
+    const char *id = sval(ev, "eventId");
+    size_t n = json_array_size(app->audit);
+    for (size_t i = n > 50 ? n - 50 : 0; i < n; i++)
+        if (strcmp(sval(json_array_get(app->audit, i), "eventId"), id) == 0)
+            return;
+    if (json_array_append(app->audit, (json_t *)ev) != 0)
+        abort();
+    while (json_array_size(app->audit) > AUDIT_KEEP)
+        json_array_remove(app->audit, 0);
+}
+
+/* What the people at the counter should hear about at once. */
+static void event_news(app_t *app, const json_t *ev)
+{
+    const char *type = sval(ev, "eventType");
+    long long order = ival(ev, "orderId");
+    if (app->role == ROLE_CUSTOMER && app->customer && ival(ev, "customerId") == app->customer) {
+        if (strcmp(type, "DeliveryCanceled") == 0)
+            tui_flash(app, UI_OK, "order #%lld: the delivery team confirmed your cancellation; "
+                                  "the payment is refunded", order);
+        else if (strcmp(type, "CancelRejected") == 0)
+            tui_flash(app, UI_WARN, "order #%lld: the delivery team rejected your cancellation; "
+                                    "the order goes on", order);
+        else if (strcmp(type, "Delivered") == 0)
+            tui_flash(app, UI_OK, "order #%lld delivered. Enjoy your breakfast!", order);
+    } else if (app->role == ROLE_DELIVERY) {
+        if (strcmp(type, "DeliveryReceived") == 0)
+            tui_flash(app, UI_INFO, "new order #%lld on the board", order);
+        else if (strcmp(type, "CancelRequested") == 0)
+            tui_flash(app, UI_FLAG, "order #%lld: the customer asks to cancel (y accept, n reject)",
+                      order);
+    } else if (app->role == ROLE_MANAGER && strcmp(type, "FoodSoldOut") == 0) {
+        tui_flash(app, UI_WARN, "%s is sold out", sval(ev, "name"));
+    }
+}
+
+static int on_events(void *arg, const char *publisher, const json_t *events)
+{
+    app_t *app = arg;
+    int p = net_svc_index(publisher);
+    if (p < 0 || p >= NPUB)
+        return 0;
+    long long now = proto_mono_ms();
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
+        long long seq = ival(ev, "seq");
+        for (int d = 0; d < DS__COUNT; d++) {
+            const struct ds_def *def = &defs[d];
+            dataset_t *ds = &app->ds[d];
+            if (!(def->pubs & P(p)))
+                continue;
+            if (def->mine && (!app->customer || ival(ev, "customerId") != app->customer))
+                continue;
+            if (def->ticket && (!app->ticket || ival(ev, "orderId") != app->ticket))
+                continue;
+            if (!ds->dirty)
+                ds->dirty_since = now;
+            ds->dirty = 1;
+            if (def->reader != p && seq > ds->need[p])
+                ds->need[p] = seq;
+        }
+        if (app->role == ROLE_MANAGER)
+            audit_add(app, ev);
+        event_news(app, ev);
+    }
+    app->redraw = 1;
+    return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(sval(x, "timestamp"), sval(y, "timestamp"));
+    if (c)
+        return c;
+    c = strcmp(sval(x, "publisher"), sval(y, "publisher"));
+    if (c)
+        return c;
+    return ival(x, "seq") < ival(y, "seq") ? -1 : ival(x, "seq") > ival(y, "seq");
+}
+
+/* The recent past for the audit: the last events of each publisher before
+ * the subscription started, merged by time. */
+static void audit_load(app_t *app)
+{
+    json_t *all = json_array();
+    if (!all)
+        abort();
+    for (int p = 0; p < NPUB; p++) {
+        long long from = app->start_seq[p] > 80 ? app->start_seq[p] - 80 : 0;
+        json_t *res;
+        proto_err_t err;
+        if (call_svc(app, p, "events.since", json_pack("{s:I, s:i}", "after", (json_int_t)from, "limit", 80),
+                     &res, &err, 0) != 0)
+            continue;
+        size_t k;
+        json_t *ev;
+        json_array_foreach(json_object_get(res, "events"), k, ev)
+            if (ival(ev, "seq") <= app->start_seq[p])
+                json_array_append(all, ev);
+        json_decref(res);
+    }
+    size_t n = json_array_size(all);
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(all, i);
+    qsort(v, n, sizeof *v, by_time);
+    json_t *sorted = json_array();
+    if (!sorted)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        json_array_append(sorted, v[i]);
+    /* Events that arrived live since the subscription started come after. */
+    size_t k;
+    json_t *ev;
+    json_array_foreach(app->audit, k, ev)
+        json_array_append(sorted, ev);
+    free(v);
+    json_decref(all);
+    json_decref(app->audit);
+    app->audit = sorted;
+    while (json_array_size(app->audit) > AUDIT_KEEP)
+        json_array_remove(app->audit, 0);
+}
+
+/* Subscribe once every publisher answers: positions = their last seq now. */
+static void follow_ensure(app_t *app, long long now)
+{
+    if (app->follow || now < app->follow_retry)
+        return;
+    app->follow_retry = now + 1000;
+    for (int p = 0; p < NPUB; p++)
+        if (app->svc[p].up != 1)
+            return;
+    long long last[NPUB];
+    for (int p = 0; p < NPUB; p++) {
+        json_t *res;
+        proto_err_t err;
+        /* after = the largest allowed: no events, only last_seq. */
+        if (call_svc(app, p, "events.since",
+                     json_pack("{s:I, s:i}", "after", (json_int_t)1000000000000LL, "limit", 1), &res,
+                     &err, 0) != 0)
+            return;
+        last[p] = ival(res, "last_seq");
+        json_decref(res);
+    }
+    app->follow = follow_new(app->ctx, app->cfg, app->caller, on_events, app);
+    if (!app->follow)
+        return;
+    for (int p = 0; p < NPUB; p++) {
+        if (follow_add(app->follow, config_services[p], last[p]) != 0) {
+            follow_destroy(&app->follow);
+            return;
+        }
+        app->start_seq[p] = last[p];
+    }
+    /* Whatever changed before the subscription is fetched again. */
+    net_dirty_all(app);
+    if (app->role == ROLE_MANAGER)
+        audit_load(app);
+}
+
+/* ---- data sets ------------------------------------------------------------------- */
+
+void net_want(app_t *app, unsigned mask)
+{
+    for (int d = 0; d < DS__COUNT; d++)
+        if ((mask & (1u << d)) && !(app->wanted & (1u << d)))
+            net_dirty(app, d);
+    app->wanted = mask;
+    if (mask & (1u << DS_ORDERS) && app->role == ROLE_MANAGER && app->follow && !app->audit)
+        audit_load(app);
+}
+
+void net_dirty(app_t *app, int d)
+{
+    if (d < 0 || d >= DS__COUNT)
+        return;
+    if (!app->ds[d].dirty)
+        app->ds[d].dirty_since = proto_mono_ms();
+    app->ds[d].dirty = 1;
+}
+
+void net_reset(app_t *app, int d)
+{
+    if (d < 0 || d >= DS__COUNT)
+        return;
+    json_decref(app->ds[d].data);
+    app->ds[d].data = NULL;
+    app->ds[d].loaded = 0;
+    app->ds[d].error[0] = '\0';
+    memset(app->ds[d].need, 0, sizeof app->ds[d].need);
+    net_dirty(app, d);
+}
+
+void net_dirty_all(app_t *app)
+{
+    for (int d = 0; d < DS__COUNT; d++)
+        net_dirty(app, d);
+}
+
+json_t *net_items(app_t *app, int d)
+{
+    if (d < 0 || d >= DS__COUNT || !app->ds[d].data)
+        return NULL;
+    json_t *items = json_object_get(app->ds[d].data, "items");
+    return json_is_array(items) ? items : NULL;
+}
+
+/* The request body of a data set; NULL when it cannot be asked now. */
+static json_t *ds_body(app_t *app, int d)
+{
+    switch (d) {
+    case DS_MYORDERS:
+        return app->customer ? json_pack("{s:I}", "customer", (json_int_t)app->customer) : NULL;
+    case DS_ME:
+        return app->customer ? json_pack("{s:I}", "id", (json_int_t)app->customer) : NULL;
+    case DS_TICKET:
+        return app->ticket ? json_pack("{s:I}", "id", (json_int_t)app->ticket) : NULL;
+    default:
+        return json_object();
+    }
+}
+
+/* Fetch what is wanted, dirty and ready. Returns 1 while some data set waits
+ * for a read model to catch up (the loop then polls faster). */
+static int fetch(app_t *app, long long now)
+{
+    int waiting = 0;
+    for (int d = 0; d < DS__COUNT; d++) {
+        dataset_t *ds = &app->ds[d];
+        const struct ds_def *def = &defs[d];
+        if (!(app->wanted & (1u << d)) || !ds->dirty)
+            continue;
+        svc_link_t *r = &app->svc[def->reader];
+        if (r->up == 0)
+            continue;
+        int behind = 0;
+        for (int p = 0; p < NPUB; p++)
+            if (ds->need[p] > r->applied[p])
+                behind = 1;
+        if (behind && now - ds->dirty_since < NEED_WAIT_MS) {
+            /* Ask the reader how far it got, now rather than in 500 ms. */
+            if (!r->probe_id[0])
+                probe_send(app, def->reader, now);
+            waiting = 1;
+            continue;
+        }
+        json_t *body = ds_body(app, d);
+        if (!body) {
+            ds->dirty = 0;
+            json_decref(ds->data);
+            ds->data = NULL;
+            continue;
+        }
+        json_t *out;
+        proto_err_t err;
+        if (net_call(app, def->cmd, body, &out, &err) == 0) {
+            json_decref(ds->data);
+            ds->data = out;
+            ds->error[0] = '\0';
+        } else if (err.status == ERR_UNAVAILABLE && app->svc[def->reader].up == 0) {
+            continue;   /* stays dirty: fetched when the service is back */
+        } else {
+            snprintf(ds->error, sizeof ds->error, "%s: %s", proto_status_name(err.status),
+                     err.message);
+        }
+        ds->dirty = 0;
+        ds->loaded = 1;
+        memset(ds->need, 0, sizeof ds->need);
+        app->redraw = 1;
+    }
+    return waiting;
+}
+
+/* ---- the loop's part ----------------------------------------------------------------- */
+
+int net_pollitems(app_t *app, zmq_pollitem_t *items, int max)
+{
+    int n = 0;
+    if (app->follow && n < max) {
+        items[n] = (zmq_pollitem_t){follow_socket(app->follow), 0, ZMQ_POLLIN, 0};
+        poll_map[n++] = MAP_FOLLOW;
+    }
+    for (int s = 0; s < NSVC && n < max; s++) {
+        if (!app->svc[s].probe)
+            continue;
+        items[n] = (zmq_pollitem_t){app->svc[s].probe, 0, ZMQ_POLLIN, 0};
+        poll_map[n++] = s;
+    }
+    poll_count = n;
+    return n;
+}
+
+void net_readable(app_t *app, zmq_pollitem_t *items, int n)
+{
+    for (int i = 0; i < n && i < poll_count; i++) {
+        if (!(items[i].revents & ZMQ_POLLIN))
+            continue;
+        if (poll_map[i] == MAP_FOLLOW) {
+            if (app->follow)
+                (void)follow_on_readable(app->follow);
+        } else {
+            probe_read(app, poll_map[i]);
+        }
+    }
+}
+
+int net_tick(app_t *app)
+{
+    long long now = proto_mono_ms();
+    probes_tick(app, now);
+    follow_ensure(app, now);
+    /* Catch-up calls block while a publisher is away: only when all answer. */
+    if (app->follow && !app->offline)
+        follow_tick(app->follow, 0);
+    if (now >= app->refresh_at) {
+        app->refresh_at = now + REFRESH_EVERY_MS;
+        for (int d = 0; d < DS__COUNT; d++)
+            if (app->wanted & (1u << d))
+                net_dirty(app, d);
+    }
+    int waiting = fetch(app, now);
+    return waiting ? 20 : 250;
+}
+
+int net_init(app_t *app)
+{
+    static const char *const order[NSVC] = {"customer", "catalog", "payment", "delivery", "order", "view"};
+    for (int s = 0; s < NSVC; s++)
+        if (!config_services[s] || strcmp(config_services[s], order[s]) != 0)
+            return -1;
+    app->ctx = cli_ctx(app->cli);
+    app->timeout_ms = (int)config_get_long(app->cfg, "tui.timeout_ms", 1000);
+    app->long_timeout_ms = (int)config_get_long(app->cfg, "tui.order_timeout_ms", 4000);
+    app->probe_ms = (int)config_get_long(app->cfg, "tui.probe_ms", 1000);
+    for (int s = 0; s < NSVC; s++) {
+        char ep[512];
+        if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
+            return -1;
+        app->svc[s].client = client_new(app->ctx, ep);
+        if (!app->svc[s].client)
+            return -1;
+        app->svc[s].up = -1;
+    }
+    return 0;
+}
+
+void net_close(app_t *app)
+{
+    follow_destroy(&app->follow);
+    for (int s = 0; s < NSVC; s++) {
+        client_destroy(&app->svc[s].client);
+        probe_close(&app->svc[s]);
+    }
+    for (int d = 0; d < DS__COUNT; d++) {
+        json_decref(app->ds[d].data);
+        app->ds[d].data = NULL;
+    }
+    json_decref(app->audit);
+    app->audit = NULL;
+}
+
+/* ---- events in words ----------------------------------------------------------------- */
+
+void net_describe(const json_t *ev, char *out, size_t n)
+{
+    const char *t = sval(ev, "eventType");
+    long long id = ival(ev, "id");
+    char m[32];
+    if (strcmp(t, "CustomerRegistered") == 0)
+        snprintf(out, n, "customer #%lld %s signed up", id, sval(ev, "name"));
+    else if (strcmp(t, "CustomerUpdated") == 0) {
+        char what[160] = "";
+        static const char *const keys[] = {"name", "phone", "address", "age"};
+        for (size_t i = 0; i < 4; i++) {
+            json_t *v = json_object_get(ev, keys[i]);
+            if (!v)
+                continue;
+            char one[96];
+            if (json_is_integer(v))
+                snprintf(one, sizeof one, "%s%s %lld", *what ? ", " : "", keys[i],
+                         (long long)json_integer_value(v));
+            else
+                snprintf(one, sizeof one, "%s%s %s", *what ? ", " : "", keys[i],
+                         json_is_string(v) ? json_string_value(v) : "-");
+            size_t used = strlen(what);
+            snprintf(what + used, sizeof what - used, "%s", one);
+        }
+        snprintf(out, n, "customer #%lld changed %s", id, what);
+    } else if (strcmp(t, "CustomerWithdrawn") == 0)
+        snprintf(out, n, "customer #%lld withdrew", id);
+    else if (strcmp(t, "FoodRegistered") == 0) {
+        w_money(m, sizeof m, ival(ev, "price"));
+        snprintf(out, n, "food #%lld %s added: price %s, stock %lld", id, sval(ev, "name"), m,
+                 ival(ev, "stock"));
+    } else if (strcmp(t, "FoodUpdated") == 0) {
+        w_money(m, sizeof m, ival(ev, "price"));
+        snprintf(out, n, "food #%lld %s: price %s, stock %lld", id, sval(ev, "name"), m,
+                 ival(ev, "stock"));
+    } else if (strcmp(t, "FoodDeleted") == 0)
+        snprintf(out, n, "food #%lld %s deleted", id, sval(ev, "name"));
+    else if (strcmp(t, "StockChanged") == 0) {
+        const char *why = sval(ev, "reason");
+        if (ival(ev, "orderId"))
+            snprintf(out, n, "food #%lld stock %lld (%+lld, %s of order #%lld)", id, ival(ev, "stock"),
+                     ival(ev, "delta"), why, ival(ev, "orderId"));
+        else
+            snprintf(out, n, "food #%lld stock %lld (%+lld, %s)", id, ival(ev, "stock"),
+                     ival(ev, "delta"), why);
+    } else if (strcmp(t, "FoodSoldOut") == 0)
+        snprintf(out, n, "food #%lld %s sold out", id, sval(ev, "name"));
+    else if (strcmp(t, "Ordered") == 0) {
+        w_money(m, sizeof m, ival(ev, "amount"));
+        snprintf(out, n, "order #%lld: %lld x %s for %s (%s)", id, ival(ev, "qty"),
+                 sval(ev, "foodName"), sval(ev, "customerName"), m);
+    } else if (strcmp(t, "OrderCancelled") == 0)
+        snprintf(out, n, "order #%lld cancelled", id);
+    else if (strcmp(t, "Paid") == 0) {
+        w_money(m, sizeof m, ival(ev, "amount"));
+        snprintf(out, n, "order #%lld paid %s", id, m);
+    } else if (strcmp(t, "PaymentCancelled") == 0) {
+        w_money(m, sizeof m, ival(ev, "amount"));
+        snprintf(out, n, "order #%lld refunded %s (%s)", id, m, sval(ev, "reason"));
+    } else if (strcmp(t, "DeliveryReceived") == 0)
+        snprintf(out, n, "order #%lld on the delivery board", id);
+    else if (strcmp(t, "DeliveryConfirmed") == 0)
+        snprintf(out, n, "order #%lld confirmed", id);
+    else if (strcmp(t, "Shipped") == 0)
+        snprintf(out, n, "order #%lld shipped", id);
+    else if (strcmp(t, "Delivered") == 0)
+        snprintf(out, n, "order #%lld delivered", id);
+    else if (strcmp(t, "CancelRequested") == 0)
+        snprintf(out, n, "order #%lld: cancellation requested", id);
+    else if (strcmp(t, "CancelRejected") == 0)
+        snprintf(out, n, "order #%lld: cancellation rejected, back to %s", id, sval(ev, "status"));
+    else if (strcmp(t, "DeliveryCanceled") == 0)
+        snprintf(out, n, "order #%lld: cancellation accepted", id);
+    else
+        snprintf(out, n, "%s #%lld", t, id);
+}
