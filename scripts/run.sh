@@ -1,0 +1,69 @@
+#!/bin/sh
+# run.sh - the last step of `make run`: start the backend of the shop under
+# $COUNTER_HOME (default ~/.counter), show its status and say how to use
+# `counter`.
+#
+#   scripts/run.sh BUILD_DIR
+#
+# Until the TUI exists (issue 4) this returns at once: the workers keep
+# running in the background; stop them with `counter backend stop`.
+set -eu
+
+BUILD=${1:-build}
+if [ ! -x "$BUILD/counter" ] || [ ! -x "$BUILD/counterd" ]; then
+    echo "run: $BUILD/counter or $BUILD/counterd is missing; run make first" >&2
+    exit 2
+fi
+BIN=$(cd "$BUILD" && pwd)
+
+if [ -z "${COUNTER_HOME:-}" ]; then
+    if [ -z "${HOME:-}" ]; then
+        echo "run: neither COUNTER_HOME nor HOME is set" >&2
+        exit 2
+    fi
+    COUNTER_HOME=$HOME/.counter
+fi
+export COUNTER_HOME
+
+echo "== starting the backend in $COUNTER_HOME"
+# `counter backend start` finds counterd next to counter; COUNTERD makes sure.
+COUNTERD=$BIN/counterd "$BIN/counter" backend start || {
+    echo "run: the backend did not start; see $COUNTER_HOME/log/" >&2
+    exit 3
+}
+
+echo
+echo "== counter status"
+status=0
+"$BIN/counter" --table status || status=$?
+
+cat <<MSG
+
+The backend runs in the background. Use it with counter, by its full path:
+
+    $BIN/counter foods add name=pizza stock=100 price=1000
+
+or put the build directory on your PATH first:
+
+    export PATH="$BIN:\$PATH"
+MSG
+[ "$COUNTER_HOME" = "${HOME:-}/.counter" ] || cat <<MSG
+    export COUNTER_HOME="$COUNTER_HOME"    # the shop started above
+MSG
+cat <<'MSG'
+
+    counter customers add name=lee phone=010 address=seoul age=29
+    counter foods add name=pizza stock=100 price=1000
+    counter foods list              # the catalog
+    counter catalog                 # the catalog view (read model)
+    counter orders place customer=1 food=1 qty=2
+    counter deliveries list         # the delivery team's board
+    counter myorders customer=1     # my orders (read model)
+    counter events --follow         # every event, live, as JSON lines
+    counter status                  # health of every worker
+    counter help                    # every command; man -l man/counter.1
+    counter backend stop            # stop the backend
+
+The TUI is not built yet (issue 4).
+MSG
+exit "$status"
