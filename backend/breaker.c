@@ -70,6 +70,12 @@ int breaker_allow(breaker_t *b, long long now, long *retry_after_ms)
 
 int breaker_is_open(const breaker_t *b, long long now, long *retry_after_ms)
 {
+    /* Half-open with every trial under way refuses like open: the trials
+     * will tell, nobody else gets through meanwhile. */
+    if (b->state == HALF_OPEN && b->trial_calls >= b->trials) {
+        *retry_after_ms = b->open_ms / 4 > 0 ? b->open_ms / 4 : 1;
+        return 1;
+    }
     if (b->state != OPEN || now - b->opened_at >= b->open_ms)
         return 0;
     *retry_after_ms = (long)(b->open_ms - (now - b->opened_at));

@@ -21,8 +21,9 @@ void breaker_destroy(breaker_t **self_p);
 
 /* 1 when a call may go now; 0 when open, with the wait in *retry_after_ms. */
 int breaker_allow(breaker_t *b, long long now_ms, long *retry_after_ms);
-/* Peek, changing nothing: 1 when open and still cooling down (with the wait
- * in *retry_after_ms), so a caller can refuse work before doing any. */
+/* Peek, changing nothing: 1 when a call would be refused now - open and still
+ * cooling down, or half-open with all its trials under way - with the wait in
+ * *retry_after_ms, so a caller can refuse work before doing any. */
 int breaker_is_open(const breaker_t *b, long long now_ms, long *retry_after_ms);
 /* Count a call refused after a breaker_is_open peek. */
 void breaker_count_rejected(breaker_t *b);

@@ -37,6 +37,7 @@
 /* How long a retried placement waits for the first attempt to finish: more
  * than the longest placement (calls with their timeouts and retries). */
 #define REPLAY_WAIT_MS 15000
+#define PAY_SLOTS 64     /* more than request threads + main + background */
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS placements("
@@ -97,9 +98,54 @@ static struct {
     breaker_t *breaker;
     pthread_mutex_t lock;
     char fault[64];
-    atomic_int paying;        /* threads inside payment.pay now */
+    /* Calls to payment in flight, with their start times (under lock): the
+     * bulkhead. */
+    long long paying_since[PAY_SLOTS];
     int pay_limit;
+    long saturated_ms;
 } order = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Payment is saturated when pay_limit calls are in flight and the oldest has
+ * been waiting longer than saturated_ms (a healthy payment answers in about
+ * a millisecond): every thread would soon be stuck on it, so turn placements
+ * away now (payment_busy), before the breaker has seen the slow calls
+ * complete. Call under order.lock. */
+static int payment_saturated(long long now)
+{
+    int n = 0;
+    long long oldest = now;
+    for (int i = 0; i < PAY_SLOTS; i++) {
+        if (order.paying_since[i]) {
+            n++;
+            if (order.paying_since[i] < oldest)
+                oldest = order.paying_since[i];
+        }
+    }
+    return n >= order.pay_limit && now - oldest > order.saturated_ms;
+}
+
+/* Take a slot for a call to payment: its index, or -1 when saturated. */
+static int pay_begin(long long now)
+{
+    int slot = -1;
+    pthread_mutex_lock(&order.lock);
+    if (!payment_saturated(now)) {
+        for (int i = 0; i < PAY_SLOTS && slot < 0; i++)
+            if (!order.paying_since[i])
+                slot = i;
+        if (slot >= 0)
+            order.paying_since[slot] = now;
+    }
+    pthread_mutex_unlock(&order.lock);
+    return slot;
+}
+
+static void pay_end(int slot)
+{
+    pthread_mutex_lock(&order.lock);
+    order.paying_since[slot] = 0;
+    pthread_mutex_unlock(&order.lock);
+}
 
 /* Each thread calls the other services on sockets of its own. */
 static __thread struct {
@@ -476,14 +522,14 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     /* 4. pay, through the breaker, and through the bulkhead: at most
      * pay_limit threads wait on payment at once, so a slow payment never
      * ties up every thread. */
-    if (atomic_fetch_add(&order.paying, 1) >= order.pay_limit) {
-        atomic_fetch_sub(&order.paying, 1);
+    int slot = pay_begin(proto_mono_ms());
+    if (slot < 0) {
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in a moment");
-        err->retry_after_ms = 200;
+        err->retry_after_ms = 500;
         goto failed;
     }
     if (!breaker_allow_locked(proto_mono_ms(), &retry)) {
-        atomic_fetch_sub(&order.paying, 1);
+        pay_end(slot);
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
         err->retry_after_ms = retry;
         goto failed;
@@ -495,7 +541,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     int prc = call(calls.payment, "payment.pay",
                    json_pack("{s:I, s:I, s:I}", "order", (json_int_t)id, "customer",
                              (json_int_t)customer, "amount", (json_int_t)amount), rid, &paid, err);
-    atomic_fetch_sub(&order.paying, 1);
+    pay_end(slot);
     int healthy = prc == 0 || err->status == ERR_PAYMENT_DECLINED;
     breaker_record_locked(proto_mono_ms(), healthy, (long)(proto_mono_ms() - t0));
     if (prc != 0) {
@@ -770,11 +816,20 @@ static int fast_reply(service_t *svc, const char *command, proto_err_t *err)
 {
     (void)svc;
     long retry = 0;
-    if (strcmp(command, "order.place") != 0 || !breaker_is_open_locked(proto_mono_ms(), &retry))
+    long long now = proto_mono_ms();
+    if (strcmp(command, "order.place") != 0)
         return 0;
     pthread_mutex_lock(&order.lock);
-    breaker_count_rejected(order.breaker);
+    int refuse = breaker_is_open(order.breaker, now, &retry);
+    if (!refuse && payment_saturated(now)) {
+        refuse = 1;
+        retry = 500;
+    }
+    if (refuse)
+        breaker_count_rejected(order.breaker);
     pthread_mutex_unlock(&order.lock);
+    if (!refuse)
+        return 0;
     proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
     err->retry_after_ms = retry;
     return 1;
@@ -812,9 +867,10 @@ static int start(service_t *svc)
                                 config_get_long(cfg, "breaker.open_ms", 3000),
                                 (int)config_get_long(cfg, "breaker.trials", 2));
     snprintf(order.fault, sizeof order.fault, "%s", config_get(cfg, "fault", ""));
-    order.pay_limit = (int)config_get_long(cfg, "order.pay_concurrency", 6);
+    order.pay_limit = (int)config_get_long(cfg, "order.pay_concurrency", 4);
     if (order.pay_limit < 1)
         order.pay_limit = 1;
+    order.saturated_ms = config_get_long(cfg, "order.pay_saturated_ms", 100);
     /* The main thread's own calls: recovery and timers. */
     if (thread_start(svc) != 0)
         return -1;
