@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# homes: everything of one shop lives under its COUNTER_HOME. A deep home
+# (socket paths past the ipc limit) works, and three shops running at once,
+# two of them deep, do not see each other's data or events.
+. "$(dirname "$0")/../lib.sh"
+
+A=$TEST_HOME
+deep=$TEST_HOME/a-rather-long-directory-name-for-a-shop/that-goes-on/and-on-and-on/past-the-ipc-limit
+B=$deep/shop-b
+C=$deep/shop-c
+mkdir -p "$B" "$C"
+note "deep homes are ${#B} bytes long"
+
+in_shop() {   # HOME CMD...: run a command against another shop
+    local home=$1
+    shift
+    COUNTER_HOME=$home "$@"
+}
+
+for h in "$A" "$B" "$C"; do
+    run in_shop "$h" counter backend start
+    assert_eq "$RUN_RC" 0 "backend start in ${h#"$TEST_HOME"}/" || { show "stderr" "$RUN_ERR"; }
+done
+for h in "$B" "$C"; do
+    assert_eq "$(ls "$h"/run/*.req 2>/dev/null)" "" \
+        "no socket files in the deep home's run/ (abstract sockets)"
+done
+
+assert_rc 0 "A: add pizza" in_shop "$A" counter foods add name=pizza stock=1 price=100
+assert_rc 0 "B: add lee" in_shop "$B" counter customers add name=lee
+assert_rc 0 "C: add meat" in_shop "$C" counter foods add name=meat stock=2 price=200
+assert_rc 0 "C: add soup" in_shop "$C" counter foods add name=soup stock=3 price=300
+
+names() { in_shop "$1" counter "$2" list | jq -r .name | paste -sd, -; }
+assert_eq "$(names "$A" foods)/$(names "$A" customers)" "pizza/" "shop A has only its own data"
+assert_eq "$(names "$B" foods)/$(names "$B" customers)" "/lee" "shop B has only its own data"
+assert_eq "$(names "$C" foods)/$(names "$C" customers)" "meat,soup/" "shop C has only its own data"
+
+for h in "$A" "$B" "$C"; do
+    COUNTER_HOME=$h wait_for 10 "the view of ${h#"$TEST_HOME"}/ has caught up" view_caught_up
+done
+assert_eq "$(in_shop "$C" counter events --from-beginning | jq -r .eventType | paste -sd, -)" \
+    "FoodRegistered,FoodRegistered" "shop C's events are its own"
+assert_eq "$(in_shop "$B" counter events --from-beginning | jq -r .eventType | paste -sd, -)" \
+    "CustomerRegistered" "shop B's events are its own"
+for h in "$A" "$B" "$C"; do
+    [ -s "$h/data/catalog.db" ] && [ -s "$h/log/catalog.log" ] &&
+        ok "databases and logs are under ${h#"$TEST_HOME"}/" ||
+        fail "no data/ or log/ under $h"
+done
+
+# A deep shop's worker can be killed and restarted like any other.
+COUNTER_HOME=$C kill9 catalog
+assert_rc 0 "C: backend start catalog after kill -9" in_shop "$C" counter backend start catalog
+assert_rc 0 "C: foods list answers" in_shop "$C" counter foods list
+assert_eq "$(printf '%s\n' "$RUN_OUT" | jq -s length)" 2 "C: both foods are still there"
+assert_rc 0 "A: foods list still answers" in_shop "$A" counter foods list
+
+for h in "$B" "$C"; do
+    run in_shop "$h" counter backend stop
+    assert_eq "$RUN_RC" 0 "backend stop in ${h#"$TEST_HOME"}/"
+done
+assert_error 3 "unreachable" "B is unreachable after its stop" in_shop "$B" counter foods list
+assert_rc 0 "A still answers after B and C stopped" counter foods list
+
+finish
