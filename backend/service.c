@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,10 +63,24 @@ void *service_ctx(service_t *svc) { return svc->ctx; }
 static const char *SCHEMA_REQ =
     "CREATE TABLE IF NOT EXISTS req_log("
     "  request_id TEXT PRIMARY KEY, command TEXT NOT NULL, caller TEXT NOT NULL,"
-    "  reply TEXT NOT NULL, at INTEGER NOT NULL);";
-static const char *SQL_REQ_GET = "SELECT command, caller, reply FROM req_log WHERE request_id = ?";
+    "  body_hash TEXT NOT NULL, reply TEXT NOT NULL, at INTEGER NOT NULL);";
+static const char *SQL_REQ_GET =
+    "SELECT command, caller, body_hash, reply FROM req_log WHERE request_id = ?";
 static const char *SQL_REQ_PUT =
-    "INSERT INTO req_log(request_id, command, caller, reply, at) VALUES(?,?,?,?,?)";
+    "INSERT INTO req_log(request_id, command, caller, body_hash, reply, at) VALUES(?,?,?,?,?,?)";
+
+/* A digest of the request's body (keys sorted): a retry must be the same
+ * request, not merely the same id. out holds 33 bytes. */
+static void body_hash(const json_t *body, char *out)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    unsigned char h[16];
+    if (!text)
+        abort();
+    crypto_generichash(h, sizeof h, (const unsigned char *)text, strlen(text), NULL, 0);
+    sodium_bin2hex(out, 33, h, sizeof h);
+    free(text);
+}
 static const char *SQL_REQ_PRUNE = "DELETE FROM req_log WHERE at < ?";
 
 /* ---- replies ---- */
@@ -130,15 +145,18 @@ static json_t *replay_lookup(service_t *svc, const proto_req_t *req, proto_err_t
         return NULL;
     }
     json_t *reply = NULL;
+    char hash[33];
+    body_hash(req->body, hash);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         if (strcmp((const char *)sqlite3_column_text(st, 0), req->command) != 0 ||
-            strcmp((const char *)sqlite3_column_text(st, 1), req->caller_raw) != 0)
+            strcmp((const char *)sqlite3_column_text(st, 1), req->caller_raw) != 0 ||
+            strcmp((const char *)sqlite3_column_text(st, 2), hash) != 0)
             *bad = proto_fail(err, ERR_CONFLICT, "request_id",
                               "request id %s was already used for another request",
                               req->request_id);
         else
-            reply = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+            reply = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
     } else if (rc != SQLITE_DONE) {
         *bad = proto_fail(err, ERR_INTERNAL, NULL, "request log: %s",
                           sqlite3_errmsg(db_handle(svc->db)));
@@ -149,14 +167,16 @@ static json_t *replay_lookup(service_t *svc, const proto_req_t *req, proto_err_t
 
 static int replay_store(service_t *svc, const proto_req_t *req, const json_t *result)
 {
-    char *text = proto_dump(result);
+    char *text = proto_dump(result), hash[33];
+    body_hash(req->body, hash);
     sqlite3_stmt *st = db_stmt(svc->db, SQL_REQ_PUT);
     int rc = -1;
     if (st && sqlite3_bind_text(st, 1, req->request_id, -1, SQLITE_STATIC) == SQLITE_OK &&
         sqlite3_bind_text(st, 2, req->command, -1, SQLITE_STATIC) == SQLITE_OK &&
         sqlite3_bind_text(st, 3, req->caller_raw, -1, SQLITE_STATIC) == SQLITE_OK &&
-        sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-        sqlite3_bind_int64(st, 5, proto_now_ms()) == SQLITE_OK)
+        sqlite3_bind_text(st, 4, hash, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+        sqlite3_bind_text(st, 5, text, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
+        sqlite3_bind_int64(st, 6, proto_now_ms()) == SQLITE_OK)
         rc = db_step_done(st);
     free(text);
     return rc;

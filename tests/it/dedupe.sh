@@ -72,10 +72,11 @@ assert_eq "$(counter foods list | jq -s length)" 1 "after a restart, still one f
 run rawsend catalog CTR1 catalog.add dup-2 $M "$ADD"
 assert_eq "$(reply_body "$RUN_OUT" | jq -r .id)" 2 "a new request id creates food 2"
 
-# Observed, not asserted (the design does not say): the same id, command and
-# caller with a different body.
+# The same id, command and caller with a different body is another request
+# wearing a used id: refused, not answered with the first reply.
 run rawsend catalog CTR1 catalog.add dup-1 $M '{"name":"other","price":1,"stock":1}'
-note "dup-1 reused with another body: $(reply_status "$RUN_OUT"), answered with food '$(reply_body "$RUN_OUT" | jq -r .name)'"
+assert_eq "$(reply_status "$RUN_OUT")" conflict "dup-1 reused with another body is a conflict"
+assert_eq "$(foods_proj | jq length)" 2 "no food created by the reused id"
 
 wait_for 10 "the view has caught up" view_caught_up
 finish
