@@ -43,7 +43,7 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 
-.PHONY: all run check check-san bench install uninstall clean deps
+.PHONY: all run check check-san check-valgrind bench install uninstall clean deps
 all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS)
 
 deps:
@@ -108,6 +108,11 @@ run: all
 
 check: all
 	@BUILD=$(BUILD) tests/run.sh
+
+# The backend under valgrind's memcheck, on the scenarios that touch every
+# worker (slow: a subset).
+check-valgrind: all
+	@VALGRIND=1 BUILD=$(BUILD) tests/run.sh '^it/(walkthrough|saga_walkthrough|saga_n1b|catchup)$$'
 
 # The whole suite again under AddressSanitizer and UBSan.
 check-san:

@@ -376,11 +376,11 @@ finish() {
     local rep
     reap_home "$TEST_HOME"
     rep=$(find "$TEST_HOME" -path '*/log/*.log' -exec \
-        grep -l -E 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error:' {} + 2>/dev/null)
+        grep -l -E 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error:|== ERROR SUMMARY: [1-9]|definitely lost: [1-9]' {} + 2>/dev/null)
     if [ -n "$rep" ]; then
         fail "sanitizer reports in the workers' logs: $rep"
         # shellcheck disable=SC2086  # one or more file names
-        grep -h -A 12 -E 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error:' $rep | head -n 40 | sed 's/^/        /'
+        grep -h -A 12 -E 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error:|== (Invalid|Conditional|Use of|Syscall param|ERROR SUMMARY: [1-9])|definitely lost: [1-9]' $rep | head -n 40 | sed 's/^/        /'
     fi
     echo
     if [ "$FAILURES" -eq 0 ]; then

@@ -24,6 +24,11 @@ TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 export BUILD
 export COUNTER_BIN=$BUILD/counter
 export COUNTERD=$BUILD/counterd
+# VALGRIND=1: every worker runs under memcheck (make check-valgrind).
+if [ "${VALGRIND:-0}" = 1 ]; then
+    export COUNTERD_REAL=$COUNTERD COUNTERD=$ROOT/tests/tools/valgrind-counterd
+    export TIME_SCALE=${TIME_SCALE:-10}
+fi
 export RAWSEND_BIN=$BUILD/tests/rawsend
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export TZ=UTC

@@ -157,7 +157,7 @@ static int start(cli_t *cli, const char *only)
         /* A worker that exited (bad config, port taken) gives up its lock:
          * no need to wait the whole deadline for it. */
         while (!health_ok(cli, started[i]) && proto_mono_ms() < deadline &&
-               (proto_mono_ms() - began < 2000 || backend_running(cli->cfg, started[i], NULL)))
+               (proto_mono_ms() - began < 5000 || backend_running(cli->cfg, started[i], NULL)))
             sleep_ms(50);
         if (health_ok(cli, started[i])) {
             printf("%-10s started\n", started[i]);
