@@ -86,7 +86,7 @@ const action_t tui_actions[] = {
      "ask the delivery team to cancel the selected order", act_cancel_order},
 
     /* Customer: the account (both tabs). */
-    {"Customer: account", "e", {'e'}, V_CATALOG | V_ORDERS, C, "my details",
+    {"Customer: account", "e", {'e'}, V_CATALOG | V_ORDERS, C, "details",
      "edit my name, phone, address and age", act_edit_me},
     {"Customer: account", "W", {'W'}, V_CATALOG | V_ORDERS, C, "withdraw",
      "withdraw my account (refused while orders are open)", act_withdraw},
@@ -113,20 +113,20 @@ const action_t tui_actions[] = {
      act_audit_search},
 
     /* The delivery board (the manager sees it read only: these keys are greyed). */
+    {"Delivery board", "Enter", {ENTER, 't'}, V_BOARD, D | M, "ticket",
+     "the ticket of the selected delivery's order (also t)", act_dlv_ticket},
     {"Delivery board", "c", {'c'}, V_BOARD, D, "confirm", "confirm the selected delivery (received)",
      act_dlv_move},
     {"Delivery board", "s", {'s'}, V_BOARD, D, "ship", "ship the selected delivery (confirmed)",
      act_dlv_move},
-    {"Delivery board", "d", {'d'}, V_BOARD, D, "delivered", "complete the selected delivery (shipped)",
+    {"Delivery board", "d", {'d'}, V_BOARD, D, "deliver", "complete the selected delivery: delivered (shipped)",
      act_dlv_move},
-    {"Delivery board", "y", {'y'}, V_BOARD, D, "accept cancel",
+    {"Delivery board", "y", {'y'}, V_BOARD, D, "accept",
      "accept the selected cancellation request", act_dlv_move},
-    {"Delivery board", "n", {'n'}, V_BOARD, D, "reject cancel",
+    {"Delivery board", "n", {'n'}, V_BOARD, D, "reject",
      "reject the selected cancellation request (the order goes on)", act_dlv_move},
     {"Delivery board", "Space", {' '}, V_BOARD, D, NULL, "move the selected delivery one step on",
      act_dlv_next},
-    {"Delivery board", "Enter", {ENTER, 't'}, V_BOARD, D | M, "ticket",
-     "the ticket of the selected delivery's order (also t)", act_dlv_ticket},
 
     {NULL, NULL, {0}, 0, 0, NULL, NULL, NULL},
 };

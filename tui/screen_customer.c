@@ -201,11 +201,13 @@ static json_t *food_selected(app_t *app, json_t **shown, int n)
             s->cur = i;
             return shown[i];
         }
+    /* The selected food is not shown (searched away, deleted, not loaded
+     * yet): the cursor stays where it was; s->sel is kept, so the food is
+     * selected again when it shows. */
     if (s->cur >= n)
         s->cur = n - 1;
     if (s->cur < 0)
         s->cur = 0;
-    s->sel = jint(shown[s->cur], "id");
     return shown[s->cur];
 }
 
@@ -233,11 +235,11 @@ static json_t *order_selected(app_t *app, json_t **shown, int n)
             s->ocur = i;
             return shown[i];
         }
+    /* As for foods: an order just placed is selected once it shows. */
     if (s->ocur >= n)
         s->ocur = n - 1;
     if (s->ocur < 0)
         s->ocur = 0;
-    s->osel = jint(shown[s->ocur], "orderId");
     return shown[s->ocur];
 }
 
@@ -399,6 +401,8 @@ static void draw_orders(app_t *app, WINDOW *w)
     if (food_w < 10) {
         pay_w = 0;
         food_w = wd - (1 + id_w + 2 + 2 + qty_w + 2 + amt_w + 2 + st_w + 2 + wait_w + 1);
+        if (food_w < 6)
+            food_w = 6;   /* the columns on the right are cut at the edge */
     }
     int xid = 1, xfood = xid + id_w + 2, xqty = xfood + food_w + 2, xamt = xqty + qty_w + 2,
         xst = xamt + amt_w + 2, xpay = xst + st_w + 2, xwait = xpay + (pay_w ? pay_w + 2 : 0);
@@ -891,7 +895,7 @@ static tui_res_t key(app_t *app, int k)
 static void who(app_t *app, char *out, size_t n)
 {
     if (app->customer)
-        snprintf(out, n, "customer %s #%lld", app->customer_name, app->customer);
+        snprintf(out, n, "customer: %s #%lld", app->customer_name, app->customer);
     else
         snprintf(out, n, "customer (not signed in)");
 }

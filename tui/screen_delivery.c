@@ -81,11 +81,12 @@ static int find_selected(board_t *b, json_t **list, int n)
             b->cur = i;
             return i;
         }
+    /* The selected delivery left the board (delivered, cancelled): the
+     * cursor stays at its place, on the next one. */
     if (b->cur >= n)
         b->cur = n - 1;
     if (b->cur < 0)
         b->cur = 0;
-    b->sel = jint(list[b->cur], "id");
     return b->cur;
 }
 
@@ -215,7 +216,8 @@ void board_draw(app_t *app, WINDOW *w, board_t *b)
         w_put(w, y, xfood, food_w, food, cancel && !is_sel ? ui(UI_FLAG) : a | A_BOLD, W_PAD);
         w_put(w, y, xcust, cust_w, jstr(d, "customerName"), a, W_PAD);
         w_put(w, y, xaddr, addr_w, jstr(d, "address"), a, W_PAD);
-        w_put(w, y, xwait, wait_w, waited, is_sel ? a : ui(wk), W_RIGHT);
+        /* The waiting colour shows on the selected row too. */
+        w_put(w, y, xwait, wait_w, waited, is_sel ? ui(wk) | A_REVERSE : ui(wk), W_RIGHT);
     }
     /* The last line: what is done today. */
     time_t t = (time_t)(now / 1000);
@@ -358,7 +360,7 @@ static tui_res_t key(app_t *app, int k)
 
 static void who(app_t *app, char *out, size_t n)
 {
-    snprintf(out, n, "delivery team %s", app->staff);
+    snprintf(out, n, "delivery: %s", app->staff);
 }
 
 const screen_t screen_delivery = {

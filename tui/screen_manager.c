@@ -153,11 +153,12 @@ static json_t *food_selected(app_t *app)
             s->cur = i;
             return shown[i];
         }
+    /* Not shown (yet): keep s->sel, select it when it shows (a food just
+     * added); meanwhile the cursor stays where it was. */
     if (s->cur >= n)
         s->cur = n - 1;
     if (s->cur < 0)
         s->cur = 0;
-    s->sel = jint(shown[s->cur], "id");
     return shown[s->cur];
 }
 
@@ -261,7 +262,7 @@ static void draw_day(app_t *app, WINDOW *w)
     w_putf(w, y++, half, wd - half - 1, d->cancel_requested ? ui(UI_FLAG) : A_NORMAL, 0,
            "Cancel requests   %6d", d->cancel_requested);
     y++;
-    w_putf(w, y++, 3, wd - 4, A_NORMAL, 0, "On the delivery board: %d received, %d confirmed, %d shipped, %d asking to cancel",
+    w_putf(w, y++, 3, wd - 4, A_NORMAL, 0, "Delivery board: %d received, %d confirmed, %d shipped, %d asking to cancel",
            d->board[0], d->board[1], d->board[2], d->board[3]);
     y++;
     int name_w = wd - (3 + 2 + 7 + 2 + 6 + 2 + 10 + 2);
@@ -323,9 +324,10 @@ static void draw_audit(app_t *app, WINDOW *w)
     snprintf(t, sizeof t, "Who did what, newest first%s%s%s", s->people_only ? " (people only: p shows all)" : " (all: p shows people only)",
              s->asearch[0] ? ", matching " : "", s->asearch);
     w_put(w, 0, 1, wd - 2, t, ui(UI_HEAD), 0);
-    int time_w = 8, who_w = 16, type_w = 17;
+    int time_w = 8, who_w = 16, type_w = 18;
     int what_w = wd - (1 + time_w + 2 + who_w + 2 + type_w + 2 + 1);
-    if (what_w < 20) {
+    if (what_w < 50) {
+        /* "What" says it in words already; the type when there is room. */
         type_w = 0;
         what_w = wd - (1 + time_w + 2 + who_w + 2 + 1);
     }
@@ -362,8 +364,8 @@ static void draw_audit(app_t *app, WINDOW *w)
         w_put(w, y, xwh, what_w, desc, a, 0);
     }
     char foot[96];
-    snprintf(foot, sizeof foot, "%d of the last %zu events. Who: the caller of the request, or the service itself.",
-             n, json_array_size(app->audit));
+    snprintf(foot, sizeof foot, "%d of the last %zu events. Who: the caller, or system:SERVICE.", n,
+             json_array_size(app->audit));
     w_put(w, h - 1, 1, wd - 2, foot, ui(UI_GREY), 0);
 }
 
@@ -683,7 +685,7 @@ static tui_res_t key(app_t *app, int k)
 
 static void who(app_t *app, char *out, size_t n)
 {
-    snprintf(out, n, "manager %s", app->staff);
+    snprintf(out, n, "manager: %s", app->staff);
 }
 
 const screen_t screen_manager = {

@@ -13,6 +13,15 @@
  * outside draw(). Because ncurses compares each frame with the last, a
  * redraw changes only the cells that differ: no flicker, and a half-typed
  * search or form survives any number of live updates.
+ *
+ * A key whose action waits on the backend (a confirmed order, a form sent)
+ * only records it (app->later); the loop draws "working" first, then sends
+ * it, and reads the keys typed after it only once it is answered.
+ *
+ * ncurses drawing calls (wmove, waddnwstr, wnoutrefresh, ...) fail only for
+ * positions outside a window, which widgets.c clips beforehand; their
+ * results are deliberately ignored, with (void). Calls that can fail for
+ * other reasons (newterm, newwin, cbreak, keypad, ...) are checked.
  */
 #include "tui.h"
 
@@ -93,8 +102,7 @@ void tui_flash_err(app_t *app, const char *what, const proto_err_t *err)
 {
     if (err->status == ERR_PAYMENT_BUSY) {
         long secs = err->retry_after_ms > 0 ? (err->retry_after_ms + 999) / 1000 : 1;
-        tui_flash(app, UI_ERR, "payment is busy, try again in %ld s (%s: nothing was charged)", secs,
-                  what);
+        tui_flash(app, UI_ERR, "payment is busy, try again in %ld s: %s", secs, what);
     } else if (err->status == ERR_FORBIDDEN) {
         tui_flash(app, UI_ERR, "%s: refused by the backend: %s", what, err->message);
     } else {
@@ -367,7 +375,7 @@ static void draw_title(app_t *app)
         fw = app->cols / 2;
     w_put(w, 0, app->cols - fw, fw, flag, ui(fk), W_PAD);
     int x = 0, room = app->cols - fw - 1;
-    x += w_put(w, 0, x, room - x, " Breakfast counter ", base | A_BOLD, 0);
+    x += w_put(w, 0, x, room - x, app->cols >= 72 ? " Breakfast counter " : " counter ", base | A_BOLD, 0);
     if (app->screen) {
         char who[160] = "";
         if (app->screen->who)
@@ -388,6 +396,29 @@ static void draw_title(app_t *app)
     }
 }
 
+/* Tabs of the current screen (the sign-in view is not one). */
+static int tab_count(const app_t *app)
+{
+    int n = 0;
+    for (int i = 0; app->screen && i < 5 && app->screen->tabs[i].name; i++)
+        n += app->screen->tabs[i].view != V_LOGIN;
+    return n;
+}
+
+static int on_bar(const app_t *app, const action_t *a, unsigned view)
+{
+    return (a->views & view) && a->brief && !(a->fn == act_tab && tab_count(app) < 2);
+}
+
+/* Does any action after a show on the status line? */
+static int more_after(const app_t *app, const action_t *a, unsigned view)
+{
+    for (; a->label; a++)
+        if (on_bar(app, a, view))
+            return 1;
+    return 0;
+}
+
 static void draw_bar(app_t *app)
 {
     WINDOW *w = app->w_bar;
@@ -395,11 +426,11 @@ static void draw_bar(app_t *app)
     unsigned view = current_view(app);
     int x = 0, room = w_room(w, 0, 0);
     for (const action_t *a = tui_actions; a->label; a++) {
-        if (!(a->views & view) || !a->brief)
+        if (!on_bar(app, a, view))
             continue;
         int ok = allowed(app, a);
-        int need = w_width(a->label) + 1 + w_width(a->brief) + 2;
-        if (x + need > room) {
+        int need = w_width(a->label) + 1 + w_width(a->brief);
+        if (x + need > room || (x + need + 2 > room && more_after(app, a + 1, view))) {
             if (x + 2 <= room)
                 w_put(w, 0, x, room - x, "\xe2\x80\xa6", ui(UI_GREY), 0);
             break;
@@ -545,6 +576,40 @@ static WINDOW *draw_form(app_t *app)
     return w;
 }
 
+/* The help's sections in the order shown: everywhere, the current tab's,
+ * the rest of the current screen's, the other screens', the dialogs last. */
+static int help_sections(const app_t *app, const char **out, int max)
+{
+    unsigned mine = V_MENU;
+    if (app->screen) {
+        mine = 0;
+        for (int i = 0; i < 5 && app->screen->tabs[i].name; i++)
+            mine |= app->screen->tabs[i].view;
+    }
+    unsigned now = app->screen ? app->view : V_MENU;
+    int n = 0;
+    for (int pass = 0; pass < 5; pass++) {
+        for (const action_t *a = tui_actions; a->label; a++) {
+            int everywhere = strcmp(a->section, "Everywhere") == 0;
+            int dialogs = strcmp(a->section, "Dialogs") == 0;
+            int other = !everywhere && !dialogs;
+            int take = pass == 0 ? everywhere
+                       : pass == 1 ? other && (a->views & now)
+                       : pass == 2 ? other && (a->views & mine)
+                       : pass == 3 ? other
+                                   : dialogs;
+            if (!take)
+                continue;
+            int seen = 0;
+            for (int k = 0; k < n; k++)
+                seen |= strcmp(out[k], a->section) == 0;
+            if (!seen && n < max)
+                out[n++] = a->section;
+        }
+    }
+    return n;
+}
+
 static void draw_help(app_t *app)
 {
     WINDOW *w = dialog_win(app, app->rows - 2, app->cols - 2 < 90 ? app->cols - 2 : 90);
@@ -555,34 +620,34 @@ static void draw_help(app_t *app)
     char title[96];
     snprintf(title, sizeof title, "keys (greyed: not for the %s)", tui_role_name(app->role));
     w_frame(w, app->role ? title : "keys");
-    /* Lines: section headings and entries, in table order. */
-    int total = 0, body = h - 2;
-    const char *section = NULL;
+    const char *secs[32];
+    int nsec = help_sections(app, secs, 32);
+    int body = h - 2, total = 0;
     for (int pass = 0; pass < 2; pass++) {
         int line = 0;
-        section = NULL;
-        for (const action_t *a = tui_actions; a->label; a++) {
-            if (!section || strcmp(section, a->section) != 0) {
-                section = a->section;
-                if (pass && line - app->help_top >= 0 && line - app->help_top < body)
-                    w_put(w, 1 + line - app->help_top, 2, wd - 4, section, ui(UI_HEAD), 0);
+        for (int k = 0; k < nsec; k++) {
+            if (pass && line - app->help_top >= 0 && line - app->help_top < body)
+                w_put(w, 1 + line - app->help_top, 2, wd - 4, secs[k], ui(UI_HEAD), 0);
+            line++;
+            for (const action_t *a = tui_actions; a->label; a++) {
+                if (strcmp(a->section, secs[k]) != 0)
+                    continue;
+                if (pass && line - app->help_top >= 0 && line - app->help_top < body) {
+                    int y = 1 + line - app->help_top;
+                    int ok = allowed(app, a);
+                    w_put(w, y, 4, 10, a->label, ok ? ui(UI_KEY) : ui(UI_GREY), 0);
+                    char text[256];
+                    if (ok) {
+                        snprintf(text, sizeof text, "%s", a->help);
+                    } else {
+                        char who[64];
+                        roles_words(a->roles, who, sizeof who);
+                        snprintf(text, sizeof text, "%s (%s only)", a->help, who);
+                    }
+                    w_put(w, y, 15, wd - 17, text, ok ? A_NORMAL : ui(UI_GREY), 0);
+                }
                 line++;
             }
-            if (pass && line - app->help_top >= 0 && line - app->help_top < body) {
-                int y = 1 + line - app->help_top;
-                int ok = allowed(app, a);
-                w_put(w, y, 4, 10, a->label, ok ? ui(UI_KEY) : ui(UI_GREY), 0);
-                char text[256];
-                if (ok) {
-                    snprintf(text, sizeof text, "%s", a->help);
-                } else {
-                    char who[64];
-                    roles_words(a->roles, who, sizeof who);
-                    snprintf(text, sizeof text, "%s (%s only)", a->help, who);
-                }
-                w_put(w, y, 15, wd - 17, text, ok ? A_NORMAL : ui(UI_GREY), 0);
-            }
-            line++;
         }
         total = line;
         if (!pass) {
@@ -620,7 +685,7 @@ static void draw_ticket(app_t *app)
         w_put(w, y, 2, iw, app->svc[net_svc_index("order")].up == 0 ? "offline: the order service does not answer"
                                                 : "loading\xe2\x80\xa6", ui(UI_GREY), 0);
     } else {
-        char money[32], price[32], line[256], when[16], last[16], age[16];
+        char money[32], price[32], when[16], last[16], age[16];
         const char *status = json_string_value(json_object_get(o, "status"));
         const char *created = json_string_value(json_object_get(o, "created_at"));
         const char *updated = json_string_value(json_object_get(o, "updated_at"));
@@ -663,7 +728,6 @@ static void draw_ticket(app_t *app)
             w_put(w, y, 2, 12, rows[i].k, ui(UI_HEAD), 0);
             w_put(w, y, 15, iw - 13, rows[i].v, rows[i].a, 0);
         }
-        (void)line;
     }
     (void)wnoutrefresh(w);
     (void)delwin(w);
@@ -675,7 +739,7 @@ static void draw_menu(app_t *app, WINDOW *w)
         const char *key, *name, *what;
     } items[] = {
         {"c", "Customer", "sign up or sign in, order breakfast, follow your orders"},
-        {"m", "Manager", "foods and stock, the day's summary, deliveries, who did what"},
+        {"m", "Manager", "foods and stock, the day, deliveries, who did what"},
         {"d", "Delivery team", "the board: confirm, ship, deliver, answer cancellations"},
     };
     int h, wd;
@@ -877,12 +941,13 @@ tui_res_t act_confirm_answer(app_t *app, int key)
     long long arg = app->confirm.arg;
     app->confirm.open = 0;
     if (fn) {
-        /* The request may take a moment: show that it is on its way. */
-        if (yes && !app->too_small) {
+        /* The request may take a moment: the loop draws "working" first
+         * and sends it right after (see run). */
+        if (yes)
             tui_flash(app, UI_INFO, "working\xe2\x80\xa6");
-            draw(app);
-        }
-        fn(app, yes, arg);
+        app->later.confirm = fn;
+        app->later.yes = yes;
+        app->later.arg = arg;
     }
     return TUI_REDRAW;
 }
@@ -906,15 +971,36 @@ tui_res_t act_edit_ok(app_t *app, int key)
             return TUI_REDRAW;
         }
     }
-    if (!f->inline_prompt && !app->too_small) {
-        tui_flash(app, UI_INFO, "sending\xe2\x80\xa6");
-        draw(app);
+    if (!f->submit) {
+        tui_form_close(app);
+        return TUI_REDRAW;
     }
-    if (!f->submit || f->submit(app, f) == 0) {
-        if (app->form == f)
-            tui_form_close(app);
-    }
+    /* Sent by the loop once "sending" shows (see run). */
+    tui_flash(app, UI_INFO, "sending\xe2\x80\xa6");
+    app->later.form = 1;
     return TUI_REDRAW;
+}
+
+/* Work a key asked for that waits on the backend: run after the frame that
+ * says it is on its way. Returns 1 when there was some. */
+static int run_later(app_t *app)
+{
+    if (app->later.confirm) {
+        confirm_fn fn = app->later.confirm;
+        app->later.confirm = NULL;
+        fn(app, app->later.yes, app->later.arg);
+        app->redraw = 1;
+        return 1;
+    }
+    if (app->later.form) {
+        app->later.form = 0;
+        form_t *f = app->form;
+        if (f && f->submit && f->submit(app, f) == 0 && app->form == f)
+            tui_form_close(app);
+        app->redraw = 1;
+        return 1;
+    }
+    return 0;
 }
 
 tui_res_t act_edit_cancel(app_t *app, int key)
@@ -992,6 +1078,8 @@ static tui_res_t dispatch(app_t *app, int key)
 static int run(app_t *app)
 {
     long long last_sec = 0;
+    int keys_left = 0;   /* keys were left unread: look again at once */
+    int dead_passes = 0;
     while (!app->quit && !stop_signal) {
         int timeout = net_tick(app);
         long long now = proto_mono_ms();
@@ -1010,6 +1098,13 @@ static int run(app_t *app)
             app->redraw = 0;
             draw(app);
         }
+        if (run_later(app)) {
+            keys_left = 1;
+            continue;
+        }
+        if (keys_left)
+            timeout = 0;
+        keys_left = 0;
         zmq_pollitem_t items[2 + NSVC];
         items[0] = (zmq_pollitem_t){NULL, STDIN_FILENO, ZMQ_POLLIN, 0};
         int n = 1 + net_pollitems(app, items + 1, 1 + NSVC);
@@ -1019,15 +1114,30 @@ static int run(app_t *app)
         if (rc > 0)
             net_readable(app, items + 1, n - 1);
         /* Every waiting key, without waiting for more. */
+        int got = 0;
         for (int i = 0; i < 4096 && !app->quit; i++) {
             int key = w_getkey(stdscr);
             if (key < 0)
                 break;
+            got++;
             tui_res_t r = dispatch(app, key);
             if (r == TUI_QUIT)
                 app->quit = 1;
             else if (r == TUI_REDRAW)
                 app->redraw = 1;
+            if (app->later.confirm || app->later.form) {
+                /* The keys after this one wait for its answer. */
+                keys_left = 1;
+                break;
+            }
+        }
+        /* A terminal that is gone stays readable and gives no key: leave
+         * rather than spin. */
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN) && got == 0) {
+            if (++dead_passes > 100)
+                return -1;
+        } else {
+            dead_passes = 0;
         }
     }
     return 0;

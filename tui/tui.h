@@ -130,6 +130,7 @@ typedef struct {
     int dirty;             /* to fetch again */
     int loaded;            /* answered at least once since wanted */
     long long dirty_since; /* monotonic ms */
+    long long fetched_at;  /* monotonic ms of the last request */
     long long need[NPUB];  /* the reader must have applied these sequence numbers */
     char error[320];       /* the last refusal, "" when fine */
 } dataset_t;
@@ -137,7 +138,7 @@ typedef struct {
 typedef struct {
     client_t *client;      /* requests (Lazy Pirate, REQ) */
     void *probe;           /* health probes (DEALER, never blocks) */
-    char probe_id[32];     /* the outstanding probe's request id, "" when none */
+    long long probe_wait;  /* when the oldest unanswered probe went out, 0: none */
     long long probe_sent;
     long long probe_opened;
     long long next_probe;
@@ -206,6 +207,14 @@ struct app {
         confirm_fn fn;
         long long arg;
     } confirm;
+
+    /* what a key asked for, sent after the next frame (tui.c, run_later) */
+    struct {
+        confirm_fn confirm;
+        int yes;
+        long long arg;
+        int form;
+    } later;
 
     /* the message line */
     char msg[256];

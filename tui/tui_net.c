@@ -35,6 +35,7 @@ enum { S_CUSTOMER, S_CATALOG, S_PAYMENT, S_DELIVERY, S_ORDER, S_VIEW };
 #define PROBE_EVERY_MS 500
 #define REFRESH_EVERY_MS 5000
 #define NEED_WAIT_MS 3000       /* fetch anyway when a read model lags this long */
+#define FETCH_GAP_MS 150        /* at most this often per data set, however busy the shop */
 #define AUDIT_KEEP 400
 
 static const struct ds_def {
@@ -132,7 +133,12 @@ static int call_svc(app_t *app, int s, const char *cmd, json_t *body, json_t **o
     int rc = client_call(l->client, cmd, body, NULL, &rep, err);
     json_decref(body);
     if (rc != 0) {
-        if (err->status == ERR_UNAVAILABLE) {
+        if (err->status == ERR_UNAVAILABLE && is_long) {
+            /* A saga may take its time; the probes say whether it is up. */
+            proto_fail(err, ERR_UNAVAILABLE, NULL,
+                       "no answer from the %s service in time; look at the list before trying again",
+                       config_services[s]);
+        } else if (err->status == ERR_UNAVAILABLE) {
             mark(app, s, 0);
             proto_fail(err, ERR_UNAVAILABLE, NULL, "offline: the %s service does not answer",
                        config_services[s]);
@@ -202,9 +208,12 @@ static int probe_open(app_t *app, int s)
 static void probe_close(svc_link_t *l)
 {
     zio_close(&l->probe);
-    l->probe_id[0] = '\0';
+    l->probe_wait = 0;
 }
 
+/* Send a health probe. Probes do not wait for each other: a service that
+ * went away makes the next send fail at once (no live connection), which
+ * is how a stop is noticed within a probe period. */
 static void probe_send(app_t *app, int s, long long now)
 {
     svc_link_t *l = &app->svc[s];
@@ -233,8 +242,9 @@ static void probe_send(app_t *app, int s, long long now)
         mark(app, s, 0);
         return;
     }
-    snprintf(l->probe_id, sizeof l->probe_id, "%s", rid);
     l->probe_sent = now;
+    if (!l->probe_wait)
+        l->probe_wait = now;
 }
 
 static void probe_read(app_t *app, int s)
@@ -250,19 +260,18 @@ static void probe_read(app_t *app, int s)
         zio_msgs_close(&m);
         if (!ok)
             continue;
-        if (l->probe_id[0] && strcmp(rep.request_id, l->probe_id) == 0) {
-            l->probe_id[0] = '\0';
-            if (rep.status == ERR_OK) {
-                size_t k;
-                json_t *sub;
-                json_array_foreach(json_object_get(rep.body, "subscriptions"), k, sub) {
-                    int p = net_svc_index(sval(sub, "publisher"));
-                    if (p >= 0 && p < NPUB)
-                        l->applied[p] = ival(sub, "applied");
-                }
-                mark(app, s, 1);
+        /* Any answer on this socket is a health reply of ours: alive. */
+        l->probe_wait = 0;
+        if (rep.status == ERR_OK) {
+            size_t k;
+            json_t *sub;
+            json_array_foreach(json_object_get(rep.body, "subscriptions"), k, sub) {
+                int p = net_svc_index(sval(sub, "publisher"));
+                if (p >= 0 && p < NPUB)
+                    l->applied[p] = ival(sub, "applied");
             }
         }
+        mark(app, s, 1);
         proto_rep_clear(&rep);
     }
 }
@@ -271,12 +280,12 @@ static void probes_tick(app_t *app, long long now)
 {
     for (int s = 0; s < NSVC; s++) {
         svc_link_t *l = &app->svc[s];
-        if (l->probe_id[0] && now - l->probe_sent > app->probe_ms) {
+        if (l->probe_wait && now - l->probe_wait > app->probe_ms) {
             /* Unanswered: drop the socket and what it queued. */
             mark(app, s, 0);
             probe_close(l);
         }
-        if (!l->probe_id[0] && now >= l->next_probe)
+        if (now >= l->next_probe)
             probe_send(app, s, now);
     }
 }
@@ -534,8 +543,12 @@ static int fetch(app_t *app, long long now)
                 behind = 1;
         if (behind && now - ds->dirty_since < NEED_WAIT_MS) {
             /* Ask the reader how far it got, now rather than in 500 ms. */
-            if (!r->probe_id[0])
+            if (now - r->probe_sent >= 30)
                 probe_send(app, def->reader, now);
+            waiting = 1;
+            continue;
+        }
+        if (now - ds->fetched_at < FETCH_GAP_MS) {
             waiting = 1;
             continue;
         }
@@ -548,6 +561,7 @@ static int fetch(app_t *app, long long now)
         }
         json_t *out;
         proto_err_t err;
+        ds->fetched_at = now;
         if (net_call(app, def->cmd, body, &out, &err) == 0) {
             json_decref(ds->data);
             ds->data = out;

@@ -44,7 +44,7 @@ keys=(a b c d e f g h i j k l m n o p r s t u v w x y z A B D E G H M N P R S T 
     Enter Enter Enter Escape Escape Tab BTab BSpace BSpace DC IC Up Up Down Down Left Right
     Home End PPage NPage F1 F2 F5 F10 F12 C-a C-e C-k C-l C-u C-w C-d C-b C-f C-n C-p
     y y n n)
-literal=(김 치 찌 개 é ü 日 '🍳' 'ｱ')
+literal=(김 치 찌 개 é ü 日 '🍳' 'ｱ' "$(printf '%0.s가나다라마바사' {1..40})")
 sent=0
 batch=0
 t0=$(now_ms)
@@ -63,7 +63,7 @@ while [ "$sent" -lt "$KEYS_TOTAL" ]; do
         n=$((n + 1))
     fi
     if [ $((RANDOM % 10)) -eq 0 ]; then
-        tm resize-window -t "=$target:" -x $((40 + RANDOM % 80)) -y $((10 + RANDOM % 30))
+        tm resize-window -t "=$target:" -x $((20 + RANDOM % 100)) -y $((5 + RANDOM % 35))
     fi
     if [ $((RANDOM % 15)) -eq 0 ]; then
         # Live changes while keys fly: an order and a stock change.

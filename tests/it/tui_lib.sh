@@ -60,7 +60,7 @@ tui_start() {
         done
         printf ' 2>%q\n' "$SCRATCH/$name.err"
         printf 'echo $? >%q\n' "$SCRATCH/$name.rc"
-        echo "exec sleep 3600"
+        echo "exec sleep 600"
     } >"$SCRATCH/$name.sh"
     if tm has-session -t "=$name" 2>/dev/null; then
         tm kill-session -t "=$name"
