@@ -63,7 +63,12 @@ cat <<'MSG'
     counter status                  # health of every worker
     counter help                    # every command; man -l man/counter.1
     counter backend stop            # stop the backend
-
-The TUI is not built yet (issue 4).
+    counter                         # the TUI (counter --role customer|manager|delivery)
 MSG
+# On a terminal, `make run` ends in the TUI; the backend keeps running after it.
+if [ -t 0 ] && [ -t 1 ]; then
+    echo
+    echo "== opening the TUI (q quits; the backend keeps running)"
+    exec "$BIN/counter"
+fi
 exit "$status"
