@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DB_MAX_STMTS 128
 
@@ -16,6 +17,20 @@ struct db {
     const char *sql[DB_MAX_STMTS];
     sqlite3_stmt *stmt[DB_MAX_STMTS];
 };
+
+/* SQLite's default busy handler sleeps in steps of up to 100 ms: with
+ * several threads taking turns at one write lock (held for a fraction of a
+ * millisecond each), that turns short waits into long stalls. Retry often
+ * instead, for up to 5 s in all. */
+static int on_busy(void *arg, int count)
+{
+    (void)arg;
+    if (count >= 25000)
+        return 0;
+    struct timespec ts = {0, (count < 100 ? 50 : 200) * 1000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
 
 db_t *db_open(const char *path, const char *synchronous, char *err, size_t errlen)
 {
@@ -38,7 +53,7 @@ db_t *db_open(const char *path, const char *synchronous, char *err, size_t errle
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;",
              synchronous);
-    if (sqlite3_busy_timeout(db->h, 5000) != SQLITE_OK || db_exec(db, pragmas) != 0) {
+    if (sqlite3_busy_handler(db->h, on_busy, NULL) != SQLITE_OK || db_exec(db, pragmas) != 0) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db->h));
         db_destroy(&db);
         return NULL;

@@ -1,5 +1,6 @@
 /*
- * db.h - a service's SQLite database: WAL, a busy timeout, explicit
+ * db.h - a service's SQLite database: WAL, a busy handler (short retries for
+ * up to 5 s), explicit
  * transactions (BEGIN IMMEDIATE for every write) and statements prepared once.
  *
  * synchronous defaults to NORMAL: in WAL mode a committed transaction survives

@@ -49,7 +49,7 @@ static const char *SQL_SET =
     " WHERE id = ?1";
 static const char *SQL_DUE =
     "SELECT id, status FROM deliveries WHERE status IN ('received','confirmed','shipped',"
-    "'cancel_requested') AND changed_ms <= ? ORDER BY changed_ms LIMIT 200";
+    "'cancel_requested') AND changed_ms <= ? ORDER BY changed_ms LIMIT 1000";
 
 /* Set by delivery.auto on a request thread, read by the main thread's timer. */
 static struct {

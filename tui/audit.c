@@ -103,19 +103,38 @@ static json_t *items(cli_t *cli, const char *service, const char *cmd)
     return it;
 }
 
-static json_t *find_by(const json_t *arr, const char *key, long long v, int *count)
+/* arr grouped by the integer field key: {"<value>": [items...]}. Lookups in
+ * it are constant time, so the audit stays linear in the shop's size. */
+static json_t *index_by(const json_t *arr, const char *key)
 {
-    json_t *hit = NULL;
+    json_t *idx = json_object();
     size_t i;
     json_t *x;
-    *count = 0;
+    if (!idx)
+        abort();
     json_array_foreach(arr, i, x) {
-        if (ival(x, key) == v) {
-            (*count)++;
-            hit = x;
+        char k[32];
+        snprintf(k, sizeof k, "%lld", ival(x, key));
+        json_t *list = json_object_get(idx, k);
+        if (!list) {
+            list = json_array();
+            if (!list || json_object_set_new(idx, k, list) != 0)
+                abort();
         }
+        if (json_array_append(list, x) != 0)
+            abort();
     }
-    return hit;
+    return idx;
+}
+
+/* The items of idx with value v: their count in *count, the last one returned. */
+static json_t *find_by(const json_t *idx, long long v, int *count)
+{
+    char k[32];
+    snprintf(k, sizeof k, "%lld", v);
+    json_t *list = json_object_get(idx, k);
+    *count = (int)json_array_size(list);
+    return *count ? json_array_get(list, (size_t)*count - 1) : NULL;
 }
 
 static void check_events(cli_t *cli, audit_t *a)
@@ -179,6 +198,19 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     size_t i;
     json_t *x;
     int n;
+    json_t *dels_by_order = index_by(dels, "orderId"), *pays_by_order = index_by(pays, "orderId"),
+           *mine_by_order = index_by(mine, "orderId"), *orders_by_id = index_by(orders, "id"),
+           *view_by_id = index_by(view, "id");
+    /* Live (not cancelled) quantity per food, for the catalog's sold column. */
+    json_t *live_by_food = json_object();
+    json_array_foreach(orders, i, x) {
+        if (strcmp(sval(x, "status"), "cancelled") == 0)
+            continue;
+        char k[32];
+        snprintf(k, sizeof k, "%lld", ival(x, "foodId"));
+        json_object_set_new(live_by_food, k,
+                            json_integer(ival(live_by_food, k) + ival(x, "qty")));
+    }
 
     /* Catalog books. */
     long long held = 0;
@@ -188,12 +220,9 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
                     ival(x, "stock"), ival(x, "held"), ival(x, "sold"), ival(x, "supplied"));
         held += ival(x, "held");
         /* Sold stock equals the live orders of this food. */
-        long long live = 0;
-        size_t k;
-        json_t *o;
-        json_array_foreach(orders, k, o)
-            if (ival(o, "foodId") == ival(x, "id") && strcmp(sval(o, "status"), "cancelled") != 0)
-                live += ival(o, "qty");
+        char k[32];
+        snprintf(k, sizeof k, "%lld", ival(x, "id"));
+        long long live = ival(live_by_food, k);
         if (live != ival(x, "sold"))
             problem(&a, "food %lld: %lld sold in the catalog, %lld in live orders", ival(x, "id"),
                     ival(x, "sold"), live);
@@ -208,10 +237,10 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     long long cancelled = 0;
     json_array_foreach(orders, i, x) {
         long long id = ival(x, "id");
-        find_by(dels, "orderId", id, &n);
+        find_by(dels_by_order, id, &n);
         if (n != 1)
             problem(&a, "order %lld (paid) has %d deliveries", id, n);
-        json_t *p = find_by(pays, "orderId", id, &n);
+        json_t *p = find_by(pays_by_order, id, &n);
         if (n != 1 || !p)
             problem(&a, "order %lld has %d payments", id, n);
         else if (strcmp(sval(x, "status"), "cancelled") == 0) {
@@ -222,7 +251,7 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
             problem(&a, "order %lld is %s but its payment is %s", id, sval(x, "status"),
                     sval(p, "status"));
         }
-        json_t *m = find_by(mine, "orderId", id, &n);
+        json_t *m = find_by(mine_by_order, id, &n);
         if (n != 1 || !m)
             problem(&a, "order %lld is not in my orders", id);
         else if (strcmp(sval(m, "orderStatus"), sval(x, "status")) != 0)
@@ -230,13 +259,13 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
                     sval(m, "orderStatus"), sval(x, "status"));
     }
     json_array_foreach(dels, i, x) {
-        find_by(orders, "id", ival(x, "orderId"), &n);
+        find_by(orders_by_id, ival(x, "orderId"), &n);
         if (n != 1)
             problem(&a, "delivery %lld is for order %lld, which does not exist", ival(x, "id"),
                     ival(x, "orderId"));
     }
     json_array_foreach(pays, i, x) {
-        find_by(orders, "id", ival(x, "orderId"), &n);
+        find_by(orders_by_id, ival(x, "orderId"), &n);
         if (n == 0 && strcmp(sval(x, "status"), "paid") == 0)
             problem(&a, "payment for order %lld was charged but the order does not exist",
                     ival(x, "orderId"));
@@ -250,12 +279,18 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
         problem(&a, "the catalog view has %zu foods, the catalog %zu", json_array_size(view),
                 json_array_size(foods));
     json_array_foreach(foods, i, x) {
-        json_t *v = find_by(view, "id", ival(x, "id"), &n);
+        json_t *v = find_by(view_by_id, ival(x, "id"), &n);
         if (!v || ival(v, "stock") != ival(x, "stock") || ival(v, "price") != ival(x, "price") ||
             strcmp(sval(v, "name"), sval(x, "name")) != 0)
             problem(&a, "the catalog view differs from the catalog on food %lld", ival(x, "id"));
     }
     check_events(cli, &a);
+    json_decref(dels_by_order);
+    json_decref(pays_by_order);
+    json_decref(mine_by_order);
+    json_decref(orders_by_id);
+    json_decref(view_by_id);
+    json_decref(live_by_food);
 
     json_t *verdict = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:O}", "audit",
                                 a.violations ? "FAILED" : "OK", "violations", a.violations,
