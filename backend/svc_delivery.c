@@ -158,8 +158,15 @@ static int cmd_move(service_t *svc, const proto_req_t *req, const json_t *body, 
 static int cmd_cancel_request(service_t *svc, const proto_req_t *req, const json_t *body,
                               json_t **result, proto_err_t *err)
 {
-    (void)req;
     long long order = ival(body, "order");
+    /* The order service asks on a customer's behalf: the event names them. */
+    const char *by = json_string_value(json_object_get(body, "by"));
+    proto_caller_t who;
+    if (by && req->caller.role == ROLE_SYSTEM) {
+        if (proto_caller_parse(by, &who) != 0)
+            return proto_fail(err, ERR_BAD_REQUEST, "by", "by must be role:subject");
+        bus_set_actor(service_bus(svc), by);
+    }
     json_t *row = load(svc, SQL_BY_ORDER, order, err);
     if (!row)
         return err->status;

@@ -680,7 +680,8 @@ static int cmd_cancel(service_t *svc, const proto_req_t *req, const json_t *body
     if (rc)
         return rc;
     /* N1b: the delivery team's side decides, synchronously. */
-    if (call(calls.delivery, "delivery.cancel_request", json_pack("{s:I}", "order", (json_int_t)id),
+    if (call(calls.delivery, "delivery.cancel_request",
+             json_pack("{s:I, s:s}", "order", (json_int_t)id, "by", req->caller_raw),
              req->request_id, &out, err) != 0) {
         if (err->status == ERR_NOT_FOUND)
             proto_fail(err, ERR_UNAVAILABLE, NULL,

@@ -177,7 +177,9 @@ static const proto_cmd_t commands[] = {
      "reject a cancellation request", {F_ID, {0}}},
     {"delivery.cancel_request", "delivery", true, false, ROLE_SYSTEM,
      "ask to cancel an order's delivery (refused once delivered)",
-     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}, {0}}},
+     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
+      {"by", FT_STR, FF_NONEMPTY, NULL},   /* who asked (role:subject), for the audit */
+      {0}}},
     {"delivery.auto", "delivery", false, false, ROLE_MANAGER | ROLE_DELIVERY,
      "play the delivery team automatically",
      {{"enabled", FT_BOOL, FF_REQUIRED, NULL}, {"delay_ms", FT_INT, FF_NONNEG, NULL}, {0}}},
