@@ -289,6 +289,13 @@ static void tick(service_t *svc)
     json_decref(due);
 }
 
+static void health(service_t *svc, json_t *h)
+{
+    (void)svc;
+    json_object_set_new(h, "auto", json_pack("{s:b, s:I}", "enabled", atomic_load(&autoplay.enabled),
+                                             "delay_ms", (json_int_t)atomic_load(&autoplay.delay_ms)));
+}
+
 static int start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
@@ -309,4 +316,4 @@ static const svc_cmd_t commands[] = {
     {NULL, NULL},
 };
 
-const svc_def_t svc_delivery = {"delivery", SCHEMA, commands, start, tick, NULL};
+const svc_def_t svc_delivery = {"delivery", SCHEMA, commands, start, tick, health};
