@@ -31,7 +31,7 @@ void breaker_count_rejected(breaker_t *b);
 void breaker_record(breaker_t *b, long long now_ms, int ok, long elapsed_ms);
 
 const char *breaker_state(const breaker_t *b);
-/* {"state","failures","opened","rejected",...}. New reference. */
+/* {"state","failures","times_opened","rejected",...}. New reference. */
 json_t *breaker_json(const breaker_t *b);
 
 #endif

@@ -3,7 +3,7 @@
  *
  * Holds an exclusive lock on $COUNTER_HOME/run/SERVICE.lock for its whole life
  * (a second copy refuses to start; a killed one releases it at once) and writes
- * its pid to SERVICE.pid for `counter backend stop`.
+ * its pid into that lock file for `counter backend stop`.
  */
 #include "log.h"
 #include "service.h"

@@ -206,3 +206,17 @@ long long db_int(sqlite3_stmt *st, long long def)
     sqlite3_reset(st);
     return v;
 }
+
+int db_has_column(db_t *db, const char *table, const char *column)
+{
+    char sql[128];
+    sqlite3_stmt *st;
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    int found = 0;
+    while (!found && sqlite3_step(st) == SQLITE_ROW)
+        found = strcmp((const char *)sqlite3_column_text(st, 1), column) == 0;
+    sqlite3_finalize(st);
+    return found;
+}

@@ -44,6 +44,9 @@ json_t *db_row(sqlite3_stmt *st);
 /* Every remaining row of st as an array of objects. NULL on error. */
 json_t *db_rows(sqlite3_stmt *st);
 
+/* Does table have column? (for schema upgrades) */
+int db_has_column(db_t *db, const char *table, const char *column);
+
 /* Single integer from "SELECT x ..." (first column of the first row), or def. */
 long long db_int(sqlite3_stmt *st, long long def);
 

@@ -394,7 +394,7 @@ static int try_fast_reply(service_t *svc, const zio_msgs_t *m, const char *text_
         return 0;
     if (text_if_full) {
         proto_fail(&err, ERR_UNAVAILABLE, NULL, "%s", text_if_full);
-    } else if (!svc->def->fast_reply || !svc->def->fast_reply(svc, command, &err)) {
+    } else if (!svc->def->fast_reply || !svc->def->fast_reply(svc, command, rid, &err)) {
         return 0;
     }
     json_t *body = proto_err_body(&err);
@@ -404,7 +404,9 @@ static int try_fast_reply(service_t *svc, const zio_msgs_t *m, const char *text_
     return 1;
 }
 
-static void forward(service_t *svc, void *backend, service_t *threads, int w, zio_msgs_t *m)
+/* Hand m to thread w. Returns 0, or -1 (m answered here) when the hand-off
+ * failed, and the thread is still idle. */
+static int forward(service_t *svc, void *backend, service_t *threads, int w, zio_msgs_t *m)
 {
     char id[16];
     snprintf(id, sizeof id, "w%02d", threads[w].index);
@@ -417,7 +419,9 @@ static void forward(service_t *svc, void *backend, service_t *threads, int w, zi
         log_warn("forward request: %s", zmq_strerror(zmq_errno()));
         atomic_fetch_sub(&svc->sh->busy, 1);
         try_fast_reply(svc, m, "the service could not take the request; try again");
+        return -1;
     }
+    return 0;
 }
 
 static void drop(zio_msgs_t *m)
@@ -520,7 +524,9 @@ static int loop(service_t *svc, void *backend, service_t *threads, int nthreads)
         size_t taken = 0;
         while (nidle > 0 && taken < queue.n) {
             zio_msgs_t *m = queue.msg[taken++];
-            forward(svc, backend, threads, idle[--nidle], m);
+            int w = idle[--nidle];
+            if (forward(svc, backend, threads, w, m) != 0)
+                idle[nidle++] = w;
             drop(m);
         }
         if (taken > 0) {
@@ -570,6 +576,10 @@ int service_run(const svc_def_t *def, config_t *cfg)
         return 1;
     }
     if (db_exec(svc.db, SCHEMA_REQ) != 0 || (def->schema && db_exec(svc.db, def->schema) != 0))
+        goto out;
+    /* Shops from before the request log kept a body digest. */
+    if (!db_has_column(svc.db, "req_log", "body_hash") &&
+        db_exec(svc.db, "ALTER TABLE req_log ADD COLUMN body_hash TEXT NOT NULL DEFAULT ''") != 0)
         goto out;
     svc.ctx = zmq_ctx_new();
     if (!svc.ctx) {

@@ -52,7 +52,8 @@ typedef struct {
     /* Main thread, before a request goes to a thread (and again while it
      * waits for one): return nonzero with err set to answer it at once. Must
      * be cheap and thread-safe; may be NULL. */
-    int (*fast_reply)(service_t *svc, const char *command, proto_err_t *err);
+    int (*fast_reply)(service_t *svc, const char *command, const char *request_id,
+                      proto_err_t *err);
     /* Called about once a second on a thread of its own (with thread_start's
      * state and its own connection), for work that waits on other services.
      * May be NULL. */

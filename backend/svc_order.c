@@ -63,7 +63,8 @@ static const char SCHEMA[] =
     " delivery_status AS deliveryStatus, created_at, updated_at"
 
 static const char *SQL_P_BY_RID =
-    "SELECT id, state, status, reply, caller FROM placements WHERE request_id = ?";
+    "SELECT id, state, status, reply, caller, customer_id, food_id, qty FROM placements"
+    " WHERE request_id = ?";
 static const char *SQL_P_ADD =
     "INSERT INTO placements(request_id, caller, customer_id, food_id, qty, state, created_ms,"
     " updated_ms) VALUES(?1,?2,?3,?4,?5,'started',?6,?6)";
@@ -72,6 +73,10 @@ static const char *SQL_P_STATE =
     " WHERE id = ?1";
 static const char *SQL_P_FINISH =
     "UPDATE placements SET state = ?2, status = ?3, reply = ?4, updated_ms = ?5 WHERE id = ?1";
+static const char *SQL_P_KNOWN = "SELECT COUNT(*) FROM placements WHERE request_id = ?";
+static const char *SQL_P_PARK =
+    "UPDATE placements SET state = 'compensate', pay_attempted = MAX(pay_attempted, ?2),"
+    " status = ?3, reply = ?4, updated_ms = ?5 WHERE id = ?1";
 static const char *SQL_P_STEP =
     "UPDATE placements SET released = MAX(released, ?2), voided = MAX(voided, ?3), updated_ms = ?4"
     " WHERE id = ?1";
@@ -348,14 +353,31 @@ static int compensate(service_t *svc, long long id, int pay_attempted, int relea
  * remember the answer. Returns err->status for the handler. */
 static int fail_placement(service_t *svc, long long id, int pay_attempted, proto_err_t *err)
 {
-    if (p_set_state(svc, id, "compensate", pay_attempted) != 0)
-        log_error("placement %lld: cannot record compensate", id);
+    /* Undo now while the placement is still 'started' (the background
+     * thread never touches those); only what cannot be undone now is handed
+     * to it, as 'compensate', with the answer the caller was given. */
     int payment_down = err->status == ERR_UNAVAILABLE ||
                        breaker_is_open_locked(proto_mono_ms(), &(long){0});
-    if (compensate(svc, id, pay_attempted, 0, 0, &payment_down) == 0)
+    if (compensate(svc, id, pay_attempted, 0, 0, &payment_down) == 0) {
         (void)p_fail(svc, id, err);
-    else
+        return err->status;
+    }
+    json_t *body = proto_err_body(err);
+    char *text = proto_dump(body);
+    json_decref(body);
+    sqlite3_stmt *st;
+    if (db_begin(service_db(svc)) != 0 || !(st = db_stmt(service_db(svc), SQL_P_PARK)) ||
+        sqlite3_bind_int64(st, 1, id) != SQLITE_OK || sqlite3_bind_int(st, 2, pay_attempted) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, proto_status_name(err->status), -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0 ||
+        db_commit(service_db(svc)) != 0) {
+        db_rollback(service_db(svc));
+        log_error("placement %lld: cannot hand the undo over; restart recovery will do it", id);
+    } else {
         log_warn("placement %lld: compensation incomplete; will retry", id);
+    }
+    free(text);
     return err->status;
 }
 
@@ -420,9 +442,12 @@ static int replay(service_t *svc, const proto_req_t *req, json_t **result, proto
             return 0;
         }
         const char *state = sval(p, "state");
-        if (strcmp(sval(p, "caller"), req->caller_raw) != 0) {
+        const json_t *b = req->body;
+        if (strcmp(sval(p, "caller"), req->caller_raw) != 0 ||
+            ival(p, "customer_id") != ival(b, "customer") || ival(p, "food_id") != ival(b, "food") ||
+            ival(p, "qty") != ival(b, "qty")) {
             *status = proto_fail(err, ERR_CONFLICT, "request_id",
-                                 "request id %s was already used by another caller",
+                                 "request id %s was already used for another order",
                                  req->request_id);
         } else if (strcmp(state, "done") == 0) {
             *result = load_order(svc, ival(p, "id"));
@@ -519,9 +544,9 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
      * tombstone), which saves a commit on every order. */
     fault_point("order.after_reserve");
 
-    /* 4. pay, through the breaker, and through the bulkhead: at most
-     * pay_limit threads wait on payment at once, so a slow payment never
-     * ties up every thread. */
+    /* 4. pay, through the breaker, and through the bulkhead: once pay_limit
+     * calls are in flight and the oldest is slow, placements are turned away
+     * instead of joining them, so a slow payment never ties up every thread. */
     int slot = pay_begin(proto_mono_ms());
     if (slot < 0) {
         proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in a moment");
@@ -545,7 +570,9 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     int healthy = prc == 0 || err->status == ERR_PAYMENT_DECLINED;
     breaker_record_locked(proto_mono_ms(), healthy, (long)(proto_mono_ms() - t0));
     if (prc != 0) {
-        if (breaker_is_open_locked(proto_mono_ms(), &retry)) {
+        if (err->status == ERR_PAYMENT_DECLINED) {
+            /* a decline is the payment's answer: passed on as it is */
+        } else if (breaker_is_open_locked(proto_mono_ms(), &retry)) {
             proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
             err->retry_after_ms = retry;
         } else if (err->status == ERR_UNAVAILABLE) {
@@ -813,9 +840,8 @@ static client_t *connect_to(service_t *svc, const char *service, int timeout_ms,
 /* In the main thread: while the breaker is open, placements are answered
  * payment_busy without waiting for a request thread (N2: callers get the
  * fallback at once, even when every thread is tied up in a slow call). */
-static int fast_reply(service_t *svc, const char *command, proto_err_t *err)
+static int fast_reply(service_t *svc, const char *command, const char *request_id, proto_err_t *err)
 {
-    (void)svc;
     long retry = 0;
     long long now = proto_mono_ms();
     if (strcmp(command, "order.place") != 0)
@@ -826,11 +852,17 @@ static int fast_reply(service_t *svc, const char *command, proto_err_t *err)
         refuse = 1;
         retry = 500;
     }
-    if (refuse)
-        breaker_count_rejected(order.breaker);
     pthread_mutex_unlock(&order.lock);
     if (!refuse)
         return 0;
+    /* A retry of a placement we know gets its own answer from a thread. */
+    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_P_KNOWN);
+    if (!st || sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+        db_int(st, 0) != 0)
+        return 0;
+    pthread_mutex_lock(&order.lock);
+    breaker_count_rejected(order.breaker);
+    pthread_mutex_unlock(&order.lock);
     proto_fail(err, ERR_PAYMENT_BUSY, NULL, "payment is busy; try again in %ld ms", retry);
     err->retry_after_ms = retry;
     return 1;

@@ -20,7 +20,7 @@ typedef struct {
     long long applied;     /* last sequence applied */
     long long latest;      /* highest sequence the publisher announced */
     long long retry_at;    /* monotonic ms before which catch-up is not retried */
-    int warned;
+    int behind;            /* the publisher is behind our position (restored?) */
     client_t *client;
 } feed_t;
 
@@ -138,11 +138,9 @@ static int catch_up(follow_t *f, feed_t *fd)
          * time: say so; events are never applied twice. */
         if (json_is_integer(last)) {
             fd->latest = json_integer_value(last);
-            if (fd->latest < fd->applied && !fd->warned) {
-                fprintf(stderr, "follow: %s is at %lld, behind our position %lld: was its database "
-                                "restored?\n", fd->publisher, fd->latest, fd->applied);
-                fd->warned = 1;
-            }
+            /* Shown in follow_positions ("behind"), never printed: a
+             * follower may live inside a full-screen program. */
+            fd->behind = fd->latest < fd->applied;
         }
         size_t n = json_array_size(events);
         /* Trust nothing: the run must start right after our position and be
@@ -260,9 +258,9 @@ json_t *follow_positions(const follow_t *f)
     for (int i = 0; i < f->nfeeds; i++) {
         const feed_t *fd = &f->feeds[i];
         long long lag = fd->latest > fd->applied ? fd->latest - fd->applied : 0;
-        json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "publisher", fd->publisher, "applied",
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:b}", "publisher", fd->publisher, "applied",
                               (json_int_t)fd->applied, "latest", (json_int_t)fd->latest, "lag",
-                              (json_int_t)lag);
+                              (json_int_t)lag, "behind", fd->behind);
         if (!o || json_array_append_new(a, o) != 0)
             abort();
     }

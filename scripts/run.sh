@@ -5,7 +5,7 @@
 #
 #   scripts/run.sh BUILD_DIR
 #
-# Until the TUI exists (issue 4) this returns at once: the workers keep
+# On a terminal it ends in the TUI; otherwise it returns at once. The workers keep
 # running in the background; stop them with `counter backend stop`.
 set -eu
 

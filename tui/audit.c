@@ -161,9 +161,12 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
 {
     long wait_ms = 10000;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
-            wait_ms = atol(argv[++i]) * 1000;
-        else {
+        char *end = NULL;
+        if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc &&
+            (wait_ms = strtol(argv[i + 1], &end, 10) * 1000, *end == '\0') && wait_ms >= 0 &&
+            argv[i + 1][0] != '\0') {
+            i++;
+        } else {
             fprintf(stderr, "usage: counter audit [--wait SECONDS]\n");
             return EXIT_USAGE;
         }

@@ -56,6 +56,11 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli.timeout_ms = (int)config_get_long(cli.cfg, "client.timeout_ms", 700);
+    if (role && i < argc) {
+        fprintf(stderr, "counter: --role opens the TUI; it takes no command\n");
+        config_destroy(&cli.cfg);
+        return EXIT_USAGE;
+    }
     /* No command, or --role: the TUI. */
     int rc = (i >= argc || role) ? tui_main(&cli, role) : cli_run(&cli, argc - i, argv + i);
     cli_close(&cli);
