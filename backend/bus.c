@@ -283,25 +283,6 @@ static json_t *since_on(sqlite3 *h, sqlite3_stmt *q, sqlite3_stmt *last_q, const
     return out;
 }
 
-static void sync_reply(void *sock, const zio_msgs_t *m, size_t env, const char *rid,
-                       proto_status_t status, const json_t *body)
-{
-    char *text = proto_dump(body);
-    const char *st = proto_status_name(status);
-    const char *id = (rid && *rid) ? rid : "-";
-    proto_frame_t f[ZIO_MAX_FRAMES];
-    size_t n = 0;
-    for (size_t i = 0; i < env; i++)
-        f[n++] = m->frame[i];
-    f[n++] = (proto_frame_t){PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)};
-    f[n++] = (proto_frame_t){id, strlen(id)};
-    f[n++] = (proto_frame_t){st, strlen(st)};
-    f[n++] = (proto_frame_t){text, strlen(text)};
-    if (zio_send(sock, f, n, ZMQ_DONTWAIT) != 0)
-        log_warn("sync reply: %s", zmq_strerror(zmq_errno()));
-    free(text);
-}
-
 static void *sync_main(void *arg)
 {
     bus_t *bus = arg;
@@ -346,7 +327,8 @@ static void *sync_main(void *arg)
         }
         if (status != ERR_OK)
             out = proto_err_body(&err);
-        sync_reply(bus->sync_sock, &m, env, req.request_id, status, out);
+        if (zio_reply(bus->sync_sock, m.frame, env, req.request_id, status, out) != 0)
+            log_warn("catch-up reply: %s", zmq_strerror(zmq_errno()));
         json_decref(out);
         json_decref(body);
         proto_req_clear(&req);

@@ -88,20 +88,8 @@ static const char *SQL_REQ_PRUNE = "DELETE FROM req_log WHERE at < ?";
 static void send_reply(service_t *svc, const zio_msgs_t *env, size_t env_n, const char *rid,
                        proto_status_t status, const json_t *body)
 {
-    char *text = proto_dump(body);
-    const char *st = proto_status_name(status);
-    const char *id = (rid && *rid) ? rid : "-";
-    proto_frame_t f[ZIO_MAX_FRAMES];
-    size_t n = 0;
-    for (size_t i = 0; i < env_n; i++)
-        f[n++] = env->frame[i];
-    f[n++] = (proto_frame_t){PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)};
-    f[n++] = (proto_frame_t){id, strlen(id)};
-    f[n++] = (proto_frame_t){st, strlen(st)};
-    f[n++] = (proto_frame_t){text, strlen(text)};
-    if (zio_send(svc->sock, f, n, ZMQ_DONTWAIT) != 0)
-        log_warn("reply %s: %s", id, zmq_strerror(zmq_errno()));
-    free(text);
+    if (zio_reply(svc->sock, env->frame, env_n, rid, status, body) != 0)
+        log_warn("reply %s: %s", rid && *rid ? rid : "-", zmq_strerror(zmq_errno()));
 }
 
 /* ---- built-in commands ---- */

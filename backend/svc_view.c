@@ -94,21 +94,6 @@ static const char *SQL_MO_LIST =
     " FROM my_orders WHERE customer_id IS NOT NULL AND (?1 IS NULL OR customer_id = ?1)"
     " ORDER BY order_id DESC";
 
-/* Milliseconds since the epoch of an event timestamp (2026-11-25T14:40:00.123Z),
- * 0 when unreadable. With viewedMs it gives the Ordered-to-view latency. */
-static long long ts_ms(const char *ts)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!rest)
-        return 0;
-    long ms = 0;
-    if (*rest == '.')
-        ms = strtol(rest + 1, NULL, 10);
-    return (long long)timegm(&tm) * 1000 + ms;
-}
-
 static int mo_set(service_t *svc, long long order, const char *ostatus, const char *pstatus,
                   const char *dstatus, long long delivery_id, const char *ts)
 {
@@ -145,7 +130,7 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
         sqlite3_bind_text(st, 7, "placed", -1, SQLITE_STATIC) != SQLITE_OK ||
         sqlite3_bind_text(st, 8, ts, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 9, proto_now_ms()) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 10, ts_ms(ts)) != SQLITE_OK)
+        sqlite3_bind_int64(st, 10, proto_ts_ms(ts)) != SQLITE_OK)
         return -1;
     return db_step_done(st);
 }

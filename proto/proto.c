@@ -627,6 +627,19 @@ void proto_utc_now(char *out, size_t n)
     snprintf(out, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
 }
 
+long long proto_ts_ms(const char *ts)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!rest)
+        return 0;
+    long ms = 0;
+    if (*rest == '.')
+        ms = strtol(rest + 1, NULL, 10);
+    return (long long)timegm(&tm) * 1000 + ms;
+}
+
 long long proto_now_ms(void)
 {
     struct timespec ts;

@@ -176,6 +176,8 @@ int proto_event_check(const json_t *ev);
 void proto_random_hex(char *out, size_t nbytes);
 /* UTC timestamp with milliseconds: 2026-11-25T14:40:00.123Z (out >= 32). */
 void proto_utc_now(char *out, size_t n);
+/* Milliseconds since the epoch of such a timestamp; 0 when unreadable. */
+long long proto_ts_ms(const char *ts);
 /* Milliseconds since the epoch / a monotonic clock. */
 long long proto_now_ms(void);
 long long proto_mono_ms(void);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -58,6 +59,31 @@ int zio_send(void *sock, const proto_frame_t *f, size_t n, int flags)
             return -1;
     }
     return 0;
+}
+
+int zio_reply(void *sock, const proto_frame_t *env, size_t env_n, const char *rid,
+              proto_status_t status, const json_t *body)
+{
+    if (env_n + 4 > ZIO_MAX_FRAMES) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *text = proto_dump(body);
+    const char *st = proto_status_name(status);
+    const char *id = (rid && *rid) ? rid : "-";
+    proto_frame_t f[ZIO_MAX_FRAMES];
+    size_t n = 0;
+    for (size_t i = 0; i < env_n; i++)
+        f[n++] = env[i];
+    f[n++] = (proto_frame_t){PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)};
+    f[n++] = (proto_frame_t){id, strlen(id)};
+    f[n++] = (proto_frame_t){st, strlen(st)};
+    f[n++] = (proto_frame_t){text, strlen(text)};
+    int rc = zio_send(sock, f, n, ZMQ_DONTWAIT);
+    int e = errno;
+    free(text);
+    errno = e;
+    return rc;
 }
 
 void *zio_socket(void *ctx, int type, int listen)

@@ -28,6 +28,11 @@ void zio_msgs_close(zio_msgs_t *m);
 /* Send n frames as one message. Returns 0 or -1 with errno. */
 int zio_send(void *sock, const proto_frame_t *f, size_t n, int flags);
 
+/* Send a CTR/1 reply: the envelope frames (routing identities), then
+ * CTR1, rid ("-" when empty), status and body. Returns 0 or -1 with errno. */
+int zio_reply(void *sock, const proto_frame_t *env, size_t env_n, const char *rid,
+              proto_status_t status, const json_t *body);
+
 /* New socket with ZMQ_LINGER 0 and, for sockets that accept outside input
  * (listen != 0), ZMQ_MAXMSGSIZE. Returns NULL on failure (errno set). */
 void *zio_socket(void *ctx, int type, int listen);

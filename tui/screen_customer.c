@@ -440,7 +440,7 @@ static void draw_orders(app_t *app, WINDOW *w)
         char amount[32], waited[16];
         w_money(amount, sizeof amount, jint(o, "amount"));
         long long from = jint(o, "orderedMs");
-        long long end = done ? w_ts_ms(jstr(o, "lastChange")) : now;
+        long long end = done ? proto_ts_ms(jstr(o, "lastChange")) : now;
         w_age(waited, sizeof waited, from > 0 && end > from ? (end - from) / 1000 : 0);
         w_fill(w, y, 0, wd, a);
         w_putf(w, y, xid, id_w, a, W_RIGHT, "%lld", jint(o, "orderId"));

@@ -200,7 +200,7 @@ void board_draw(app_t *app, WINDOW *w, board_t *b)
         json_t *d = list[ln->i];
         int is_sel = ln->i == seli;
         int cancel = ln->s == 0;
-        long long age = (now - w_ts_ms(jstr(d, "created_at"))) / 1000;
+        long long age = (now - proto_ts_ms(jstr(d, "created_at"))) / 1000;
         ui_t wk = age >= app->wait_late_s ? UI_LATE : age >= app->wait_warn_s ? UI_WARN : UI_OK;
         attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
         char food[256], waited[24];
@@ -228,7 +228,7 @@ void board_draw(app_t *app, WINDOW *w, board_t *b)
     size_t i;
     json_t *d;
     json_array_foreach(net_items(app, DS_BOARD), i, d) {
-        if (!same_day(w_ts_ms(jstr(d, "updated_at")), &today))
+        if (!same_day(proto_ts_ms(jstr(d, "updated_at")), &today))
             continue;
         delivered += strcmp(jstr(d, "status"), "delivered") == 0;
         cancelled += strcmp(jstr(d, "status"), "cancelled") == 0;

@@ -64,7 +64,7 @@ static void day_sum(app_t *app, day_t *d)
     size_t i;
     json_t *o;
     json_array_foreach(net_items(app, DS_ORDERS), i, o) {
-        time_t ot = (time_t)(w_ts_ms(jstr(o, "created_at")) / 1000);
+        time_t ot = (time_t)(proto_ts_ms(jstr(o, "created_at")) / 1000);
         struct tm tm;
         if (!localtime_r(&ot, &tm) || tm.tm_year != today.tm_year || tm.tm_yday != today.tm_yday)
             continue;

@@ -696,8 +696,8 @@ static void draw_ticket(app_t *app)
         w_ts_clock(created, when, sizeof when);
         w_ts_clock(updated, last, sizeof last);
         int done = status && (strcmp(status, "delivered") == 0 || strcmp(status, "cancelled") == 0);
-        long long end = done ? w_ts_ms(updated) : tui_now();
-        w_age(age, sizeof age, (end - w_ts_ms(created)) / 1000);
+        long long end = done ? proto_ts_ms(updated) : tui_now();
+        w_age(age, sizeof age, (end - proto_ts_ms(created)) / 1000);
         struct {
             const char *k;
             char v[200];

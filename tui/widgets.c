@@ -2,6 +2,7 @@
  * widgets.c - drawing primitives, attributes and the line editor.
  */
 #include "widgets.h"
+#include "proto.h"
 
 #include <langinfo.h>
 #include <limits.h>
@@ -322,22 +323,9 @@ void w_age(char *out, size_t n, long long secs)
         snprintf(out, n, "%lldd%02lldh", secs / 86400, secs % 86400 / 3600);
 }
 
-long long w_ts_ms(const char *ts)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    if (!rest)
-        return 0;
-    long ms = 0;
-    if (*rest == '.')
-        ms = strtol(rest + 1, NULL, 10);
-    return (long long)timegm(&tm) * 1000 + ms;
-}
-
 void w_ts_clock(const char *ts, char *out, size_t n)
 {
-    long long ms = w_ts_ms(ts);
+    long long ms = proto_ts_ms(ts);
     if (ms <= 0) {
         snprintf(out, n, "%s", "");
         return;

@@ -87,8 +87,6 @@ void w_frame(WINDOW *w, const char *title);
 void w_money(char *out, size_t n, long long v);
 /* Seconds -> "45s", "3m05s", "1h05m", "2d03h". */
 void w_age(char *out, size_t n, long long secs);
-/* "2026-11-25T14:40:00.123Z" -> milliseconds since the epoch, 0 if unreadable. */
-long long w_ts_ms(const char *ts);
 /* The local time of day ("14:40:00") of such a timestamp; "" if unreadable. */
 void w_ts_clock(const char *ts, char *out, size_t n);
 
