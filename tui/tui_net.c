@@ -379,15 +379,33 @@ static int by_time(const void *a, const void *b)
     return ival(x, "seq") < ival(y, "seq") ? -1 : ival(x, "seq") > ival(y, "seq");
 }
 
-/* The recent past for the audit: the last events of each publisher before
- * the subscription started, merged by time. */
+/* How far the subscription has applied publisher p's events. */
+static long long applied_of(app_t *app, int p)
+{
+    long long pos = app->start_seq[p];
+    json_t *all = app->follow ? follow_positions(app->follow) : NULL;
+    size_t k;
+    json_t *f;
+    json_array_foreach(all, k, f)
+        if (strcmp(sval(f, "publisher"), config_services[p]) == 0)
+            pos = ival(f, "applied");
+    json_decref(all);
+    return pos;
+}
+
+/* The recent past for the audit: the last events of each publisher up to
+ * what the subscription has applied (live ones join after), merged by time.
+ * Loaded whenever a manager screen opens, so a switch of role loses nothing. */
 static void audit_load(app_t *app)
 {
     json_t *all = json_array();
     if (!all)
         abort();
+    long long upto[NPUB];
+    for (int p = 0; p < NPUB; p++)
+        upto[p] = applied_of(app, p);
     for (int p = 0; p < NPUB; p++) {
-        long long from = app->start_seq[p] > 80 ? app->start_seq[p] - 80 : 0;
+        long long from = upto[p] > 80 ? upto[p] - 80 : 0;
         json_t *res;
         proto_err_t err;
         if (call_svc(app, p, "events.since", json_pack("{s:I, s:i}", "after", (json_int_t)from, "limit", 80),
@@ -396,7 +414,7 @@ static void audit_load(app_t *app)
         size_t k;
         json_t *ev;
         json_array_foreach(json_object_get(res, "events"), k, ev)
-            if (ival(ev, "seq") <= app->start_seq[p])
+            if (ival(ev, "seq") <= upto[p])
                 json_array_append(all, ev);
         json_decref(res);
     }
