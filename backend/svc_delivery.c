@@ -43,7 +43,7 @@ static const char *SQL_GET = "SELECT " COLS ", before_cancel FROM deliveries WHE
 static const char *SQL_BY_ORDER = "SELECT " COLS ", before_cancel FROM deliveries WHERE order_id = ?";
 static const char *SQL_LIST =
     "SELECT " COLS " FROM deliveries WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR order_id = ?2)"
-    " ORDER BY id";
+    " AND (?3 IS NULL OR status NOT IN ('delivered','cancelled') OR updated_at >= ?3) ORDER BY id";
 static const char *SQL_SET =
     "UPDATE deliveries SET status = ?2, before_cancel = ?3, updated_at = ?4, changed_ms = ?5"
     " WHERE id = ?1";
@@ -192,11 +192,14 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
 {
     (void)req;
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    const json_t *s = json_object_get(body, "status"), *o = json_object_get(body, "order");
+    const json_t *s = json_object_get(body, "status"), *o = json_object_get(body, "order"),
+                 *since = json_object_get(body, "since");
     if (!st ||
         (s ? sqlite3_bind_text(st, 1, json_string_value(s), -1, SQLITE_TRANSIENT)
            : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
-        (o ? sqlite3_bind_int64(st, 2, json_integer_value(o)) : sqlite3_bind_null(st, 2)) != SQLITE_OK)
+        (o ? sqlite3_bind_int64(st, 2, json_integer_value(o)) : sqlite3_bind_null(st, 2)) != SQLITE_OK ||
+        (since ? sqlite3_bind_text(st, 3, json_string_value(since), -1, SQLITE_TRANSIENT)
+               : sqlite3_bind_null(st, 3)) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     json_t *rows = db_rows(st);
     if (!rows)

@@ -93,7 +93,7 @@ static const char *SQL_O_ADD =
 static const char *SQL_O_GET = "SELECT " ORDER_COLS " FROM orders WHERE id = ?";
 static const char *SQL_O_LIST =
     "SELECT " ORDER_COLS " FROM orders WHERE (?1 IS NULL OR customer_id = ?1)"
-    " AND (?2 IS NULL OR status = ?2) ORDER BY id";
+    " AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR updated_at >= ?3) ORDER BY id";
 static const char *SQL_O_STATUS =
     "UPDATE orders SET status = COALESCE(?2, status), delivery_status = COALESCE(?3, delivery_status),"
     " payment_status = COALESCE(?4, payment_status), updated_at = ?5 WHERE id = ?1";
@@ -635,7 +635,8 @@ failed:
 static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                     proto_err_t *err)
 {
-    const json_t *c = json_object_get(body, "customer"), *s = json_object_get(body, "status");
+    const json_t *c = json_object_get(body, "customer"), *s = json_object_get(body, "status"),
+                 *since = json_object_get(body, "since");
     long long customer = c ? json_integer_value(c) : 0;
     if (req->caller.role == ROLE_CUSTOMER) {
         if (c && owner_ok(req, customer, err))
@@ -645,7 +646,9 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_O_LIST);
     if (!st || (customer ? sqlite3_bind_int64(st, 1, customer) : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
         (s ? sqlite3_bind_text(st, 2, json_string_value(s), -1, SQLITE_TRANSIENT)
-           : sqlite3_bind_null(st, 2)) != SQLITE_OK)
+           : sqlite3_bind_null(st, 2)) != SQLITE_OK ||
+        (since ? sqlite3_bind_text(st, 3, json_string_value(since), -1, SQLITE_TRANSIENT)
+               : sqlite3_bind_null(st, 3)) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     json_t *rows = db_rows(st);
     if (!rows)

@@ -146,7 +146,10 @@ static const proto_cmd_t commands[] = {
       {"qty", FT_INT, FF_REQUIRED | FF_POSITIVE, "quantity"},
       {0}}},
     {"order.list", "order", false, false, ROLE_ANY, "orders (a customer sees their own)",
-     {{"customer", FT_INT, FF_POSITIVE, "customerid"}, {"status", FT_STR, 0, NULL}, {0}}},
+     {{"customer", FT_INT, FF_POSITIVE, "customerid"},
+      {"status", FT_STR, 0, NULL},
+      {"since", FT_STR, FF_NONEMPTY, NULL},   /* changed at or after this UTC timestamp */
+      {0}}},
     {"order.show", "order", false, false, ROLE_ANY, "one order", {F_ID, {0}}},
     {"order.cancel", "order", false, false, ROLE_ANY, "ask to cancel an order", {F_ID, {0}}},
     {"order.audit", "order", false, false, ROLES_STAFF, "orders and unfinished placements", {{0}}},
@@ -167,7 +170,11 @@ static const proto_cmd_t commands[] = {
       {0}}},
 
     {"delivery.list", "delivery", false, false, ROLE_MANAGER | ROLE_DELIVERY | ROLE_SYSTEM,
-     "deliveries", {{"status", FT_STR, 0, NULL}, {"order", FT_INT, FF_POSITIVE, NULL}, {0}}},
+     "deliveries",
+     {{"status", FT_STR, 0, NULL},
+      {"order", FT_INT, FF_POSITIVE, NULL},
+      {"since", FT_STR, FF_NONEMPTY, NULL},   /* the open ones, and those changed since */
+      {0}}},
     {"delivery.confirm", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM, "confirm a delivery", {F_ID, {0}}},
     {"delivery.ship", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM, "ship a delivery", {F_ID, {0}}},
     {"delivery.complete", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM, "complete a delivery", {F_ID, {0}}},

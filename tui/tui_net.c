@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Service indexes: the order of config_services (checked in net_init). */
 enum { S_CUSTOMER, S_CATALOG, S_PAYMENT, S_DELIVERY, S_ORDER, S_VIEW };
@@ -537,6 +538,22 @@ static json_t *ds_body(app_t *app, int d)
         return app->customer ? json_pack("{s:I}", "id", (json_int_t)app->customer) : NULL;
     case DS_TICKET:
         return app->ticket ? json_pack("{s:I}", "id", (json_int_t)app->ticket) : NULL;
+    case DS_ORDERS:
+    case DS_BOARD: {
+        /* Today's (local midnight on) and, for the board, every open one:
+         * not the whole history of the shop on every refresh. */
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+        tm.tm_isdst = -1;
+        time_t midnight = mktime(&tm);
+        struct tm utc;
+        char since[32];
+        gmtime_r(&midnight, &utc);
+        strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%S.000Z", &utc);
+        return json_pack("{s:s}", "since", since);
+    }
     default:
         return json_object();
     }
