@@ -89,6 +89,23 @@ static int check_owner(const proto_req_t *req, long long id, proto_err_t *err)
     return 0;
 }
 
+/* The caller may act on customer id, which exists and has not withdrawn:
+ * 0, or the error (forbidden, not_found, conflict) in err. */
+static int check_active(service_t *svc, const proto_req_t *req, long long id, const char *withdrawn_msg,
+                        proto_err_t *err)
+{
+    if (check_owner(req, id, err))
+        return err->status;
+    json_t *row = load(svc, id, err);
+    if (!row)
+        return err->status;
+    int withdrawn = strcmp(json_string_value(json_object_get(row, "status")), "withdrawn") == 0;
+    json_decref(row);
+    if (withdrawn)
+        return proto_fail(err, ERR_CONFLICT, "id", "customer %lld %s", id, withdrawn_msg);
+    return 0;
+}
+
 static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                    proto_err_t *err)
 {
@@ -124,15 +141,9 @@ static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body
                       json_t **result, proto_err_t *err)
 {
     long long id = json_integer_value(json_object_get(body, "id"));
-    if (check_owner(req, id, err))
+    if (check_active(svc, req, id, "has withdrawn", err))
         return err->status;
-    json_t *row = load(svc, id, err);
-    if (!row)
-        return err->status;
-    int withdrawn = strcmp(json_string_value(json_object_get(row, "status")), "withdrawn") == 0;
-    json_decref(row);
-    if (withdrawn)
-        return proto_fail(err, ERR_CONFLICT, "id", "customer %lld has withdrawn", id);
+    json_t *row;
     char now[32];
     proto_utc_now(now, sizeof now);
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_UPDATE);
@@ -160,15 +171,8 @@ static int cmd_withdraw(service_t *svc, const proto_req_t *req, const json_t *bo
                         json_t **result, proto_err_t *err)
 {
     long long id = json_integer_value(json_object_get(body, "id"));
-    if (check_owner(req, id, err))
+    if (check_active(svc, req, id, "has already withdrawn", err))
         return err->status;
-    json_t *row = load(svc, id, err);
-    if (!row)
-        return err->status;
-    int withdrawn = strcmp(json_string_value(json_object_get(row, "status")), "withdrawn") == 0;
-    json_decref(row);
-    if (withdrawn)
-        return proto_fail(err, ERR_CONFLICT, "id", "customer %lld has already withdrawn", id);
     sqlite3_stmt *cnt = db_stmt(service_db(svc), SQL_OPEN_COUNT);
     long long open = -1;
     if (cnt && sqlite3_bind_int64(cnt, 1, id) == SQLITE_OK)
