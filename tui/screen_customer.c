@@ -728,6 +728,7 @@ tui_res_t act_cancel_order(app_t *app, int key)
     (void)key;
     long long id = app->ticket;
     json_t *o = NULL;
+    const char *st = NULL;
     if (!id) {
         o = my_selected(app);
         if (!o) {
@@ -735,10 +736,22 @@ tui_res_t act_cancel_order(app_t *app, int key)
             return TUI_REDRAW;
         }
         id = jint(o, "orderId");
-        const char *st = jstr(o, "orderStatus");
-        if (strcmp(st, "delivered") == 0 || strcmp(st, "cancelled") == 0 ||
-            strcmp(st, "cancel_requested") == 0) {
-            tui_flash(app, UI_ERR, "order #%lld is %s: nothing to cancel", id, status_words(st));
+        st = jstr(o, "orderStatus");
+    }
+    /* From the ticket too: whichever of the ticket and my orders knows
+     * better (each refreshes on its own events) may say it is too late. */
+    const char *known[2] = {st, app->ds[DS_TICKET].data && app->ticket == id
+                                    ? jstr(app->ds[DS_TICKET].data, "status") : NULL};
+    size_t i;
+    json_t *row;
+    json_array_foreach(net_items(app, DS_MYORDERS), i, row)
+        if (!o && jint(row, "orderId") == id)
+            known[0] = jstr(row, "orderStatus");
+    for (int k = 0; k < 2; k++) {
+        const char *s2 = known[k];
+        if (s2 && (strcmp(s2, "delivered") == 0 || strcmp(s2, "cancelled") == 0 ||
+                   strcmp(s2, "cancel_requested") == 0)) {
+            tui_flash(app, UI_ERR, "order #%lld is %s: nothing to cancel", id, status_words(s2));
             return TUI_REDRAW;
         }
     }
