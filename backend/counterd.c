@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 static const svc_def_t *const services[] = {&svc_customer, &svc_catalog, &svc_payment,
@@ -55,7 +56,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    /* A previous copy killed a moment ago may still be on its way out (its
+     * lock goes with its last file descriptor): give it a few seconds. */
+    int locked = -1;
+    for (int tries = 0; lock >= 0 && tries < 60; tries++) {
+        if ((locked = flock(lock, LOCK_EX | LOCK_NB)) == 0 || errno != EWOULDBLOCK)
+            break;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (lock < 0 || locked != 0) {
         log_error("%s is already running (%s)", def->name,
                   lock < 0 ? strerror(errno) : "lock held");
         config_destroy(&cfg);

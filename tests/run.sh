@@ -28,6 +28,7 @@ export COUNTERD=$BUILD/counterd
 if [ "${VALGRIND:-0}" = 1 ]; then
     export COUNTERD_REAL=$COUNTERD COUNTERD=$ROOT/tests/tools/valgrind-counterd
     export TIME_SCALE=${TIME_SCALE:-10}
+    export COUNTER_BACKEND_START_TIMEOUT_MS=${COUNTER_BACKEND_START_TIMEOUT_MS:-60000}
 fi
 export RAWSEND_BIN=$BUILD/tests/rawsend
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,7 +71,8 @@ static void counterd_path(char *out, size_t n)
     snprintf(out, n, "counterd");
 }
 
-static int spawn(const config_t *cfg, const char *service)
+/* Start counterd SERVICE; returns its pid, or -1. */
+static pid_t spawn(const config_t *cfg, const char *service)
 {
     char bin[PATH_MAX], logname[64], logpath[4200];
     counterd_path(bin, sizeof bin);
@@ -87,24 +89,25 @@ static int spawn(const config_t *cfg, const char *service)
     }
     sigset_t none;
     sigemptyset(&none);
-    int rc = -1;
+    pid_t pid = -1;
     if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) == 0 &&
         posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
         posix_spawn_file_actions_adddup2(&fa, 1, 2) == 0 &&
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK) == 0 &&
         posix_spawnattr_setsigmask(&attr, &none) == 0) {
-        pid_t pid;
         char *argv[] = {"counterd", (char *)service, NULL};
         /* COUNTER_HOME is passed on so the worker serves this shop. */
-        if (setenv("COUNTER_HOME", config_home(cfg), 1) == 0 &&
-            posix_spawnp(&pid, bin, &fa, &attr, argv, environ) == 0)
-            rc = 0;
-        else
-            fprintf(stderr, "counter: cannot start %s (%s): %s\n", service, bin, strerror(errno));
+        int e = setenv("COUNTER_HOME", config_home(cfg), 1) == 0
+                    ? posix_spawnp(&pid, bin, &fa, &attr, argv, environ)
+                    : errno;
+        if (e != 0) {
+            pid = -1;
+            fprintf(stderr, "counter: cannot start %s (%s): %s\n", service, bin, strerror(e));
+        }
     }
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
-    return rc;
+    return pid;
 }
 
 static int health_ok(cli_t *cli, const char *service)
@@ -137,6 +140,7 @@ static void sleep_ms(long ms)
 static int start(cli_t *cli, const char *only)
 {
     const char *started[16];
+    pid_t pids[16];
     int n = 0, rc = EXIT_OKAY;
     for (int i = 0; config_services[i]; i++) {
         const char *s = config_services[i];
@@ -146,24 +150,38 @@ static int start(cli_t *cli, const char *only)
             printf("%-10s already running\n", s);
             continue;
         }
-        if (spawn(cli->cfg, s) != 0) {
+        pid_t pid = spawn(cli->cfg, s);
+        if (pid < 0) {
             rc = EXIT_UNREACHABLE;
             continue;
         }
+        pids[n] = pid;
         started[n++] = s;
     }
-    long long deadline = proto_mono_ms() + 15000, began = proto_mono_ms();
+    long long deadline = proto_mono_ms() + config_get_long(cli->cfg, "backend.start_timeout_ms", 15000);
     for (int i = 0; i < n; i++) {
-        /* A worker that exited (bad config, port taken) gives up its lock:
-         * no need to wait the whole deadline for it. */
-        while (!health_ok(cli, started[i]) && proto_mono_ms() < deadline &&
-               (proto_mono_ms() - began < 5000 || backend_running(cli->cfg, started[i], NULL)))
-            sleep_ms(50);
-        if (health_ok(cli, started[i])) {
+        /* A worker that exited (bad config, already running) need not be
+         * waited for: we spawned it, so waitpid says so at once. */
+        int exited = 0, st = 0, ready = 0;
+        /* One answer to health is enough: ask again and a worker busy
+         * catching up may not answer within the probe's timeout. */
+        while (!exited && !(ready = health_ok(cli, started[i])) && proto_mono_ms() < deadline) {
+            exited = waitpid(pids[i], &st, WNOHANG) == pids[i];
+            if (!exited)
+                sleep_ms(50);
+        }
+        if (ready) {
             printf("%-10s started\n", started[i]);
         } else {
-            fprintf(stderr, "counter: %s did not become ready; see %s/log/%s.log\n", started[i],
-                    config_home(cli->cfg), started[i]);
+            char why[64];
+            if (exited && WIFEXITED(st))
+                snprintf(why, sizeof why, "it exited with status %d", WEXITSTATUS(st));
+            else if (exited && WIFSIGNALED(st))
+                snprintf(why, sizeof why, "it was killed by signal %d", WTERMSIG(st));
+            else
+                snprintf(why, sizeof why, "no answer to health in time");
+            fprintf(stderr, "counter: %s did not become ready (%s); see %s/log/%s.log\n",
+                    started[i], why, config_home(cli->cfg), started[i]);
             rc = EXIT_UNREACHABLE;
         }
     }
