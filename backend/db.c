@@ -134,6 +134,17 @@ void db_rollback(db_t *db)
         (void)db_exec(db, "ROLLBACK");
 }
 
+int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v)
+{
+    return v ? sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT)
+             : sqlite3_bind_null(st, i);
+}
+
+int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v)
+{
+    return v ? sqlite3_bind_int64(st, i, json_integer_value(v)) : sqlite3_bind_null(st, i);
+}
+
 int db_step_done(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);

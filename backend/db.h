@@ -36,6 +36,11 @@ int db_begin_read(db_t *db);
 int db_commit(db_t *db);
 void db_rollback(db_t *db);
 
+/* Bind a JSON string / integer at i, or NULL when v is NULL (an optional
+ * field left out). Return the sqlite3_bind_* code. */
+int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v);
+int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v);
+
 /* Step a statement that returns no row: 0, or -1 (logged). */
 int db_step_done(sqlite3_stmt *st);
 

@@ -55,6 +55,17 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+int service_items(sqlite3_stmt *st, json_t **result, proto_err_t *err)
+{
+    json_t *rows = st ? db_rows(st) : NULL;
+    if (!rows)
+        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    *result = json_pack("{s:o}", "items", rows);
+    if (!*result)
+        abort();
+    return 0;
+}
+
 db_t *service_db(service_t *svc) { return svc->db; }
 bus_t *service_bus(service_t *svc) { return svc->bus; }
 const config_t *service_config(service_t *svc) { return svc->cfg; }

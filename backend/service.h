@@ -62,6 +62,9 @@ typedef struct {
                                         * 0: the main thread answers requests itself */
 } svc_def_t;
 
+/* Run a bound SELECT and answer {"items": [rows]}: 0, or internal in err. */
+int service_items(sqlite3_stmt *st, json_t **result, proto_err_t *err);
+
 db_t *service_db(service_t *svc);
 bus_t *service_bus(service_t *svc);
 const config_t *service_config(service_t *svc);

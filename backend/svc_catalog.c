@@ -131,10 +131,9 @@ static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body
                  *stock = json_object_get(body, "stock");
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_UPDATE);
     if (!st ||
-        (name ? sqlite3_bind_text(st, 1, json_string_value(name), -1, SQLITE_TRANSIENT)
-              : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
-        (price ? sqlite3_bind_int64(st, 2, json_integer_value(price)) : sqlite3_bind_null(st, 2)) != SQLITE_OK ||
-        (stock ? sqlite3_bind_int64(st, 3, json_integer_value(stock)) : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
+        db_bind_text_or_null(st, 1, name) != SQLITE_OK ||
+        db_bind_int_or_null(st, 2, price) != SQLITE_OK ||
+        db_bind_int_or_null(st, 3, stock) != SQLITE_OK ||
         sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 5, id) != SQLITE_OK || db_step_done(st) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot update the food");
@@ -180,11 +179,7 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
     (void)req;
     (void)body;
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    json_t *rows = st ? db_rows(st) : NULL;
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,

@@ -48,17 +48,6 @@ static const char *SQL_CO_CLOSED =
     "INSERT INTO customer_orders(order_id, customer_id, closed) VALUES(?1,?2,1)"
     " ON CONFLICT(order_id) DO UPDATE SET closed = 1";
 
-static int bind_opt_text(sqlite3_stmt *st, int i, const json_t *v)
-{
-    return v ? sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT)
-             : sqlite3_bind_null(st, i);
-}
-
-static int bind_opt_int(sqlite3_stmt *st, int i, const json_t *v)
-{
-    return v ? sqlite3_bind_int64(st, i, json_integer_value(v)) : sqlite3_bind_null(st, i);
-}
-
 /* The customer row as an object, or NULL (not_found / internal in err). */
 static json_t *load(service_t *svc, long long id, proto_err_t *err)
 {
@@ -119,7 +108,7 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
                           SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(st, 2, phone ? json_string_value(phone) : "", -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(st, 3, addr ? json_string_value(addr) : "", -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        bind_opt_int(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
+        db_bind_int_or_null(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
         sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot store the customer");
@@ -147,10 +136,10 @@ static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body
     char now[32];
     proto_utc_now(now, sizeof now);
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_UPDATE);
-    if (!st || bind_opt_text(st, 1, json_object_get(body, "name")) != SQLITE_OK ||
-        bind_opt_text(st, 2, json_object_get(body, "phone")) != SQLITE_OK ||
-        bind_opt_text(st, 3, json_object_get(body, "address")) != SQLITE_OK ||
-        bind_opt_int(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
+    if (!st || db_bind_text_or_null(st, 1, json_object_get(body, "name")) != SQLITE_OK ||
+        db_bind_text_or_null(st, 2, json_object_get(body, "phone")) != SQLITE_OK ||
+        db_bind_text_or_null(st, 3, json_object_get(body, "address")) != SQLITE_OK ||
+        db_bind_int_or_null(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
         sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 6, id) != SQLITE_OK || db_step_done(st) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot update the customer");
@@ -201,11 +190,7 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
     (void)req;
     (void)body;
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    json_t *rows = st ? db_rows(st) : NULL;
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,

@@ -195,17 +195,11 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
     const json_t *s = json_object_get(body, "status"), *o = json_object_get(body, "order"),
                  *since = json_object_get(body, "since");
     if (!st ||
-        (s ? sqlite3_bind_text(st, 1, json_string_value(s), -1, SQLITE_TRANSIENT)
-           : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
-        (o ? sqlite3_bind_int64(st, 2, json_integer_value(o)) : sqlite3_bind_null(st, 2)) != SQLITE_OK ||
-        (since ? sqlite3_bind_text(st, 3, json_string_value(since), -1, SQLITE_TRANSIENT)
-               : sqlite3_bind_null(st, 3)) != SQLITE_OK)
+        db_bind_text_or_null(st, 1, s) != SQLITE_OK ||
+        db_bind_int_or_null(st, 2, o) != SQLITE_OK ||
+        db_bind_text_or_null(st, 3, since) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    json_t *rows = db_rows(st);
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int cmd_auto(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,

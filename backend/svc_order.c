@@ -645,16 +645,10 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
     }
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_O_LIST);
     if (!st || (customer ? sqlite3_bind_int64(st, 1, customer) : sqlite3_bind_null(st, 1)) != SQLITE_OK ||
-        (s ? sqlite3_bind_text(st, 2, json_string_value(s), -1, SQLITE_TRANSIENT)
-           : sqlite3_bind_null(st, 2)) != SQLITE_OK ||
-        (since ? sqlite3_bind_text(st, 3, json_string_value(since), -1, SQLITE_TRANSIENT)
-               : sqlite3_bind_null(st, 3)) != SQLITE_OK)
+        db_bind_text_or_null(st, 2, s) != SQLITE_OK ||
+        db_bind_text_or_null(st, 3, since) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    json_t *rows = db_rows(st);
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,

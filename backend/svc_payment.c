@@ -168,13 +168,9 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
     (void)req;
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
     const json_t *c = json_object_get(body, "customer");
-    if (!st || (c ? sqlite3_bind_int64(st, 1, json_integer_value(c)) : sqlite3_bind_null(st, 1)) != SQLITE_OK)
+    if (!st || db_bind_int_or_null(st, 1, c) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    json_t *rows = db_rows(st);
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int cmd_admin(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,

@@ -181,11 +181,7 @@ static int cmd_myorders(service_t *svc, const proto_req_t *req, const json_t *bo
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_MO_LIST);
     if (!st || (customer ? sqlite3_bind_int64(st, 1, customer) : sqlite3_bind_null(st, 1)) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    json_t *rows = db_rows(st);
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int cmd_catalog(service_t *svc, const proto_req_t *req, const json_t *body,
@@ -194,14 +190,9 @@ static int cmd_catalog(service_t *svc, const proto_req_t *req, const json_t *bod
     (void)req;
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
     const json_t *search = json_object_get(body, "search");
-    if (!st || (search ? sqlite3_bind_text(st, 1, json_string_value(search), -1, SQLITE_TRANSIENT)
-                       : sqlite3_bind_null(st, 1)) != SQLITE_OK)
+    if (!st || db_bind_text_or_null(st, 1, search) != SQLITE_OK)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    json_t *rows = db_rows(st);
-    if (!rows)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    *result = json_pack("{s:o}", "items", rows);
-    return 0;
+    return service_items(st, result, err);
 }
 
 static int start(service_t *svc)

@@ -180,6 +180,7 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     json_t *cat = NULL, *orders = NULL, *pays = NULL, *dels = NULL, *view = NULL, *mine = NULL,
            *foods = NULL;
     json_t *oaud = NULL;
+    int status;
     if (cli_call(cli, "catalog", "catalog.audit", NULL, &cat, 0) != EXIT_OKAY ||
         cli_call(cli, "order", "order.audit", NULL, &oaud, 0) != EXIT_OKAY ||
         !(pays = items(cli, "payment", "payment.list")) ||
@@ -187,15 +188,8 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
         !(view = items(cli, "view", "view.catalog")) ||
         !(mine = items(cli, "view", "view.myorders")) ||
         !(foods = items(cli, "catalog", "catalog.list"))) {
-        json_decref(a.report);
-        json_decref(cat);
-        json_decref(oaud);
-        json_decref(pays);
-        json_decref(dels);
-        json_decref(view);
-        json_decref(mine);
-        json_decref(foods);
-        return EXIT_UNREACHABLE;
+        status = EXIT_UNREACHABLE;
+        goto out;
     }
     orders = json_object_get(oaud, "items");
     size_t i;
@@ -312,6 +306,8 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     }
     fflush(stdout);
     json_decref(verdict);
+    status = a.violations ? EXIT_BACKEND : EXIT_OKAY;
+out:
     json_decref(a.report);
     json_decref(cat);
     json_decref(oaud);
@@ -320,5 +316,5 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     json_decref(view);
     json_decref(mine);
     json_decref(foods);
-    return a.violations ? EXIT_BACKEND : EXIT_OKAY;
+    return status;
 }

@@ -192,23 +192,7 @@ static int foods_shown(app_t *app, json_t **out, int max)
 static json_t *food_selected(app_t *app, json_t **shown, int n)
 {
     cust_t *s = S(app);
-    if (n == 0) {
-        s->cur = 0;
-        return NULL;
-    }
-    for (int i = 0; i < n; i++)
-        if (jint(shown[i], "id") == s->sel) {
-            s->cur = i;
-            return shown[i];
-        }
-    /* The selected food is not shown (searched away, deleted, not loaded
-     * yet): the cursor stays where it was; s->sel is kept, so the food is
-     * selected again when it shows. */
-    if (s->cur >= n)
-        s->cur = n - 1;
-    if (s->cur < 0)
-        s->cur = 0;
-    return shown[s->cur];
+    return tui_keep_selection(shown, n, s->sel, &s->cur);
 }
 
 static int orders_shown(app_t *app, json_t **out, int max)

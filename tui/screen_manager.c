@@ -144,22 +144,7 @@ static json_t *food_selected(app_t *app)
     mgr_t *s = S(app);
     static json_t *shown[SHOW_MAX];
     int n = foods_shown(app, shown, SHOW_MAX);
-    if (n == 0) {
-        s->cur = 0;
-        return NULL;
-    }
-    for (int i = 0; i < n; i++)
-        if (jint(shown[i], "id") == s->sel) {
-            s->cur = i;
-            return shown[i];
-        }
-    /* Not shown (yet): keep s->sel, select it when it shows (a food just
-     * added); meanwhile the cursor stays where it was. */
-    if (s->cur >= n)
-        s->cur = n - 1;
-    if (s->cur < 0)
-        s->cur = 0;
-    return shown[s->cur];
+    return tui_keep_selection(shown, n, s->sel, &s->cur);
 }
 
 static void draw_offline_or_empty(app_t *app, WINDOW *w, int y, int wd, int d, const char *empty, int n)

@@ -166,6 +166,27 @@ void tui_ticket(app_t *app, long long order)
 
 /* ---- lists ---------------------------------------------------------------------- */
 
+json_t *tui_keep_selection(json_t **shown, int n, long long sel, int *cur)
+{
+    if (n == 0) {
+        *cur = 0;
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (jint(shown[i], "id") == sel) {
+            *cur = i;
+            return shown[i];
+        }
+    /* The selected row is not shown (searched away, deleted, not loaded
+     * yet): the cursor stays where it was; sel is kept by the caller, so the
+     * row is selected again when it shows (a food just added). */
+    if (*cur >= n)
+        *cur = n - 1;
+    if (*cur < 0)
+        *cur = 0;
+    return shown[*cur];
+}
+
 int tui_list_key(int *cur, int n, int page, int key)
 {
     if (page < 1)

@@ -247,6 +247,10 @@ static inline long long jint(const json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
+/* tui.c: the row of shown (n rows) with "id" sel, keeping *cur on it; when
+ * it is not shown, the row at the cursor (clamped). NULL when n is 0. */
+json_t *tui_keep_selection(json_t **shown, int n, long long sel, int *cur);
+
 /* tui.c: lists. Apply a moving key (Up/Down/j/k/PgUp/PgDn/Home/End) to a
  * cursor over n rows, page rows per screen; returns 1 when key is one. */
 int tui_list_key(int *cur, int n, int page, int key);
