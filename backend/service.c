@@ -382,6 +382,24 @@ static void peek_token(const zio_msgs_t *m, size_t index, char *out, size_t cap)
 
 /* Answer m at once, from the main thread, when the service says so (e.g. the
  * order service while its payment breaker is open). Returns 1 if answered. */
+/* Would a thread accept this request's frames and body (decode and
+ * validation, not the domain)? */
+static int well_formed(const zio_msgs_t *m, size_t env)
+{
+    proto_req_t req;
+    proto_err_t err;
+    int ok = 0;
+    memset(&req, 0, sizeof req);
+    if (m->total == m->n && proto_req_decode(m->frame + env, m->n - env, &req, &err) == 0) {
+        const proto_cmd_t *cmd = proto_cmd_find(req.command);
+        json_t *body = cmd && (cmd->roles & req.caller.role) ? proto_validate(cmd, req.body, &err) : NULL;
+        ok = body != NULL;
+        json_decref(body);
+    }
+    proto_req_clear(&req);
+    return ok;
+}
+
 static int try_fast_reply(service_t *svc, const zio_msgs_t *m, const char *text_if_full)
 {
     size_t env = (m->n >= 2 && m->frame[1].size == 0) ? 2 : 1;
@@ -395,6 +413,8 @@ static int try_fast_reply(service_t *svc, const zio_msgs_t *m, const char *text_
         proto_fail(&err, ERR_UNAVAILABLE, NULL, "%s", text_if_full);
     } else if (!svc->def->fast_reply || !svc->def->fast_reply(svc, command, rid, &err)) {
         return 0;
+    } else if (!well_formed(m, env)) {
+        return 0;   /* a thread answers it: bad input gets bad_request, never busy */
     }
     json_t *body = proto_err_body(&err);
     atomic_fetch_add(&svc->sh->requests, 1);
