@@ -81,12 +81,15 @@ static int find_selected(board_t *b, json_t **list, int n)
             b->cur = i;
             return i;
         }
-    /* The selected delivery left the board (delivered, cancelled): the
-     * cursor stays at its place, on the next one. */
+    /* Nothing selected yet, or the selected delivery left the board
+     * (delivered, cancelled): the cursor stays at its place, and the
+     * delivery there becomes the selected one, so that from now on the
+     * cursor follows it through the board's sections (as after a key). */
     if (b->cur >= n)
         b->cur = n - 1;
     if (b->cur < 0)
         b->cur = 0;
+    b->sel = jint(list[b->cur], "id");
     return b->cur;
 }
 
