@@ -162,18 +162,6 @@ static void sign_out(app_t *app)
 
 /* ---- the catalog, as shown (searched) ------------------------------------------- */
 
-static int matches(const char *name, const char *search)
-{
-    if (!*search)
-        return 1;
-    /* ASCII letters compare without case; other characters as they are. */
-    size_t n = strlen(search);
-    for (const char *p = name; *p; p++)
-        if (strncasecmp(p, search, n) == 0)
-            return 1;
-    return 0;
-}
-
 /* The foods shown: borrowed pointers into the data set. */
 static int foods_shown(app_t *app, json_t **out, int max)
 {
@@ -182,7 +170,7 @@ static int foods_shown(app_t *app, json_t **out, int max)
     size_t i;
     json_t *f;
     json_array_foreach(items, i, f) {
-        if (n < max && matches(jstr(f, "name"), S(app)->search))
+        if (n < max && w_matches(jstr(f, "name"), S(app)->search))
             out[n++] = f;
     }
     return n;

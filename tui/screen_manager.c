@@ -117,24 +117,13 @@ static void summary_line(const day_t *d, char *out, size_t n)
 
 /* ---- the foods table ------------------------------------------------------------ */
 
-static int matches(const char *text, const char *search)
-{
-    if (!*search)
-        return 1;
-    size_t n = strlen(search);
-    for (const char *p = text; *p; p++)
-        if (strncasecmp(p, search, n) == 0)
-            return 1;
-    return 0;
-}
-
 static int foods_shown(app_t *app, json_t **out, int max)
 {
     int n = 0;
     size_t i;
     json_t *f;
     json_array_foreach(net_items(app, DS_FOODS), i, f)
-        if (n < max && matches(jstr(f, "name"), S(app)->search))
+        if (n < max && w_matches(jstr(f, "name"), S(app)->search))
             out[n++] = f;
     return n;
 }
@@ -289,8 +278,8 @@ static int audit_shown(app_t *app, json_t **out, int max)
         if (s->asearch[0]) {
             char desc[512];
             net_describe(ev, desc, sizeof desc);
-            if (!matches(actor, s->asearch) && !matches(desc, s->asearch) &&
-                !matches(jstr(ev, "eventType"), s->asearch))
+            if (!w_matches(actor, s->asearch) && !w_matches(desc, s->asearch) &&
+                !w_matches(jstr(ev, "eventType"), s->asearch))
                 continue;
         }
         out[n++] = ev;

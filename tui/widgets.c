@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <wctype.h>
 
@@ -524,4 +525,16 @@ int edit_draw(WINDOW *w, int y, int x, int width, edit_t *e, attr_t a)
     }
     (void)wattr_set(w, old_a, old_pair, NULL);
     return cursor;
+}
+
+int w_matches(const char *text, const char *search)
+{
+    if (!*search)
+        return 1;
+    /* ASCII letters compare without case; other characters as they are. */
+    size_t n = strlen(search);
+    for (const char *p = text; *p; p++)
+        if (strncasecmp(p, search, n) == 0)
+            return 1;
+    return 0;
 }

@@ -87,6 +87,8 @@ void w_frame(WINDOW *w, const char *title);
 void w_money(char *out, size_t n, long long v);
 /* Seconds -> "45s", "3m05s", "1h05m", "2d03h". */
 void w_age(char *out, size_t n, long long secs);
+/* Does text contain search (ASCII letters without case)? "" matches all. */
+int w_matches(const char *text, const char *search);
 /* The local time of day ("14:40:00") of such a timestamp; "" if unreadable. */
 void w_ts_clock(const char *ts, char *out, size_t n);
 
