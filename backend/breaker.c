@@ -2,6 +2,7 @@
  * breaker.c - circuit breaker state machine.
  */
 #include "breaker.h"
+#include "proto.h"
 
 #include <stdlib.h>
 
@@ -25,7 +26,7 @@ breaker_t *breaker_new(int failures, long slow_ms, long open_ms, int trials)
 {
     breaker_t *b = calloc(1, sizeof *b);
     if (!b)
-        abort();
+        proto_oom();
     b->max_failures = failures > 0 ? failures : 1;
     b->slow_ms = slow_ms > 0 ? slow_ms : 1;
     b->open_ms = open_ms > 0 ? open_ms : 1;
@@ -121,6 +122,6 @@ json_t *breaker_json(const breaker_t *b)
                           (json_int_t)b->slow_ms, "open_ms", (json_int_t)b->open_ms,
                           "times_opened", (json_int_t)b->times_opened, "trials", b->trials);
     if (!j || json_object_set_new(j, "rejected", json_integer(b->rejected)) != 0)
-        abort();
+        proto_oom();
     return j;
 }

@@ -66,7 +66,7 @@ bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
 {
     bus_t *bus = calloc(1, sizeof *bus);
     if (!bus)
-        abort();
+        proto_oom();
     bus->ctx = ctx;
     bus->cfg = cfg;
     bus->db = db;
@@ -114,7 +114,7 @@ bus_t *bus_outbox_new(db_t *db, const char *publisher)
 {
     bus_t *bus = calloc(1, sizeof *bus);
     if (!bus)
-        abort();
+        proto_oom();
     bus->db = db;
     snprintf(bus->publisher, sizeof bus->publisher, "%s", publisher);
     return bus;
@@ -161,18 +161,18 @@ int bus_emit(bus_t *bus, const char *type, const char *agg_key, long long agg_id
     json_t *ev = json_pack("{s:s, s:s, s:I, s:s, s:s}", "eventType", type, "publisher",
                            bus->publisher, "seq", (json_int_t)seq, "eventId", id, "timestamp", ts);
     if (!ev)
-        abort();
+        proto_oom();
     if (agg_key) {
         if (json_object_set_new(ev, "id", json_integer(agg_id)) != 0 ||
             json_object_set_new(ev, agg_key, json_integer(agg_id)) != 0)
-            abort();
+            proto_oom();
     }
     if (json_object_update_missing(ev, fields) != 0)
-        abort();
+        proto_oom();
     char self[48];
     snprintf(self, sizeof self, "system:%s", bus->publisher);
     if (json_object_set_new(ev, "actor", json_string(bus->actor[0] ? bus->actor : self)) != 0)
-        abort();
+        proto_oom();
     json_decref(fields);
     char *text = proto_dump(ev);
     json_decref(ev);
@@ -254,7 +254,7 @@ static json_t *since_on(sqlite3 *h, sqlite3_stmt *q, sqlite3_stmt *last_q, const
         return NULL;
     json_t *events = json_array();
     if (!events)
-        abort();
+        proto_oom();
     int rc = SQLITE_ERROR;
     if (sqlite3_bind_int64(q, 1, after) == SQLITE_OK && sqlite3_bind_int64(q, 2, limit) == SQLITE_OK) {
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -279,7 +279,7 @@ static json_t *since_on(sqlite3 *h, sqlite3_stmt *q, sqlite3_stmt *last_q, const
     json_t *out = json_pack("{s:s, s:I, s:o}", "publisher", publisher, "last_seq", (json_int_t)last,
                             "events", events);
     if (!out)
-        abort();
+        proto_oom();
     return out;
 }
 
@@ -351,7 +351,7 @@ json_t *bus_since(bus_t *bus, long long after, long long limit)
         return NULL;
     json_t *events = json_array();
     if (!events)
-        abort();
+        proto_oom();
     sqlite3_stmt *st = db_stmt(bus->db, SQL_SINCE);
     int rc = SQLITE_ERROR;
     if (st && sqlite3_bind_int64(st, 1, after) == SQLITE_OK &&
@@ -375,7 +375,7 @@ json_t *bus_since(bus_t *bus, long long after, long long limit)
     json_t *out = json_pack("{s:s, s:I, s:o}", "publisher", bus->publisher, "last_seq",
                             (json_int_t)last, "events", events);
     if (!out)
-        abort();
+        proto_oom();
     return out;
 }
 
@@ -488,6 +488,6 @@ json_t *bus_health(bus_t *bus)
     json_t *h = json_pack("{s:I, s:I, s:o}", "last_seq", (json_int_t)bus_last_seq(bus),
                           "published_seq", (json_int_t)bus->published, "subscriptions", subs);
     if (!h)
-        abort();
+        proto_oom();
     return h;
 }

@@ -2,6 +2,7 @@
  * db.c - SQLite with a statement cache and explicit transactions.
  */
 #include "db.h"
+#include "proto.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -36,7 +37,7 @@ db_t *db_open(const char *path, const char *synchronous, char *err, size_t errle
 {
     db_t *db = calloc(1, sizeof *db);
     if (!db)
-        abort();
+        proto_oom();
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                                  SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -161,7 +162,7 @@ json_t *db_row(sqlite3_stmt *st)
 {
     json_t *o = json_object();
     if (!o)
-        abort();
+        proto_oom();
     int n = sqlite3_column_count(st);
     for (int i = 0; i < n; i++) {
         json_t *v;
@@ -183,7 +184,7 @@ json_t *db_row(sqlite3_stmt *st)
             break;
         }
         if (!v || json_object_set_new(o, sqlite3_column_name(st, i), v) != 0)
-            abort();
+            proto_oom();
     }
     return o;
 }
@@ -192,11 +193,11 @@ json_t *db_rows(sqlite3_stmt *st)
 {
     json_t *a = json_array();
     if (!a)
-        abort();
+        proto_oom();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (json_array_append_new(a, db_row(st)) != 0)
-            abort();
+            proto_oom();
     if (rc != SQLITE_DONE) {
         log_error("step: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
         json_decref(a);

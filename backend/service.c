@@ -62,7 +62,7 @@ int service_items(sqlite3_stmt *st, json_t **result, proto_err_t *err)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     *result = json_pack("{s:o}", "items", rows);
     if (!*result)
-        abort();
+        proto_oom();
     return 0;
 }
 
@@ -87,7 +87,7 @@ static void body_hash(const json_t *body, char *out)
     char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
     unsigned char h[16];
     if (!text)
-        abort();
+        proto_oom();
     crypto_generichash(h, sizeof h, (const unsigned char *)text, strlen(text), NULL, 0);
     sodium_bin2hex(out, 33, h, sizeof h);
     free(text);
@@ -118,7 +118,7 @@ static json_t *health(service_t *svc)
         json_object_set_new(h, "threads", json_integer(svc->sh->nthreads)) != 0 ||
         json_object_set_new(h, "in_progress", json_integer(atomic_load(&svc->sh->busy))) != 0 ||
         json_object_set_new(h, "queue_depth", json_integer(svc->sh->queued)) != 0)
-        abort();
+        proto_oom();
     if (svc->def->health)
         svc->def->health(svc, h);
     return h;
@@ -508,7 +508,7 @@ static int loop(service_t *svc, void *backend, service_t *threads, int nthreads)
         for (int k = 0; !inline_mode && (items[1].revents & ZMQ_POLLIN) && k < 1024; k++) {
             zio_msgs_t *m = malloc(sizeof *m);
             if (!m)
-                abort();
+                proto_oom();
             if (zio_recv(svc->sock, m, ZMQ_DONTWAIT) != 0) {
                 free(m);
                 break;

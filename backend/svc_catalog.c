@@ -55,15 +55,10 @@ static json_t *load(service_t *svc, long long id, proto_err_t *err)
     return row;
 }
 
-static long long ival(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
 /* Events for a food whose stock went from `before` to the row's stock. */
 static int emit_stock(service_t *svc, const json_t *row, long long before, const char *reason)
 {
-    long long id = ival(row, "id"), stock = ival(row, "stock");
+    long long id = jint(row, "id"), stock = jint(row, "stock");
     if (stock == before)
         return 0;
     if (bus_emit(service_bus(svc), "StockChanged", "foodId", id,
@@ -81,7 +76,7 @@ static json_t *food_fields(const json_t *row)
     json_t *ev = json_pack("{s:O, s:O, s:O}", "name", json_object_get(row, "name"), "price",
                            json_object_get(row, "price"), "stock", json_object_get(row, "stock"));
     if (!ev)
-        abort();
+        proto_oom();
     return ev;
 }
 
@@ -95,8 +90,8 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
     if (!st ||
         sqlite3_bind_text(st, 1, json_string_value(json_object_get(body, "name")), -1,
                           SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, ival(body, "price")) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, ival(body, "stock")) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, jint(body, "price")) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 3, jint(body, "stock")) != SQLITE_OK ||
         sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot store the food");
@@ -105,7 +100,7 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
     if (!row)
         return err->status;
     if (bus_emit(service_bus(svc), "FoodRegistered", "foodId", id, food_fields(row)) != 0 ||
-        (ival(row, "stock") == 0 &&
+        (jint(row, "stock") == 0 &&
          bus_emit(service_bus(svc), "FoodSoldOut", "foodId", id,
                   json_pack("{s:O}", "name", json_object_get(row, "name"))) != 0)) {
         json_decref(row);
@@ -119,11 +114,11 @@ static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body
                       json_t **result, proto_err_t *err)
 {
     (void)req;
-    long long id = ival(body, "id");
+    long long id = jint(body, "id");
     json_t *row = load(svc, id, err);
     if (!row)
         return err->status;
-    long long before = ival(row, "stock");
+    long long before = jint(row, "stock");
     json_decref(row);
     char now[32];
     proto_utc_now(now, sizeof now);
@@ -153,7 +148,7 @@ static int cmd_delete(service_t *svc, const proto_req_t *req, const json_t *body
                       json_t **result, proto_err_t *err)
 {
     (void)req;
-    long long id = ival(body, "id");
+    long long id = jint(body, "id");
     json_t *row = load(svc, id, err);
     if (!row)
         return err->status;
@@ -186,7 +181,7 @@ static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, 
                     proto_err_t *err)
 {
     (void)req;
-    *result = load(svc, ival(body, "id"), err);
+    *result = load(svc, jint(body, "id"), err);
     return *result ? 0 : err->status;
 }
 
@@ -253,7 +248,7 @@ static int move_stock(service_t *svc, long long food, long long delta, const cha
     if (!st || sqlite3_bind_int64(st, 1, food) != SQLITE_OK || !(rows = db_rows(st)))
         return -1;
     json_t *row = json_array_get(rows, 0);
-    long long stock = ival(row, "stock");
+    long long stock = jint(row, "stock");
     int rc = bus_emit(service_bus(svc), "StockChanged", "foodId", food,
                       json_pack("{s:I, s:I, s:s, s:I}", "stock", (json_int_t)stock, "delta",
                                 (json_int_t)delta, "reason", reason, "orderId", (json_int_t)order));
@@ -268,7 +263,7 @@ static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *bod
                        json_t **result, proto_err_t *err)
 {
     (void)req;
-    long long order = ival(body, "order"), food_id = ival(body, "food"), qty = ival(body, "qty");
+    long long order = jint(body, "order"), food_id = jint(body, "food"), qty = jint(body, "qty");
     json_t *res = NULL;
     int found = res_get(svc, order, &res);
     if (found < 0)
@@ -276,7 +271,7 @@ static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *bod
     json_t *food = load(svc, food_id, err);
     if (found) {
         const char *state = json_string_value(json_object_get(res, "state"));
-        int same = ival(res, "food_id") == food_id && ival(res, "qty") == qty &&
+        int same = jint(res, "food_id") == food_id && jint(res, "qty") == qty &&
                    (strcmp(state, "held") == 0 || strcmp(state, "sold") == 0);
         json_decref(res);
         if (!same) {
@@ -294,7 +289,7 @@ static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *bod
             return proto_fail(err, ERR_INTERNAL, NULL, "cannot reserve");
         }
         if (moved == 0) {
-            long long left = ival(food, "stock");
+            long long left = jint(food, "stock");
             proto_fail(err, ERR_INSUFFICIENT_STOCK, "qty", "only %lld of %s left, %lld asked", left,
                        json_string_value(json_object_get(food, "name")), qty);
             json_decref(food);
@@ -323,7 +318,7 @@ static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *bod
         if (!food)
             return proto_fail(err, ERR_NOT_FOUND, "food", "food %lld does not exist", food_id);
     }
-    long long price = ival(food, "price");
+    long long price = jint(food, "price");
     *result = json_pack("{s:I, s:I, s:I, s:O, s:I, s:I}", "order", (json_int_t)order, "food",
                         (json_int_t)food_id, "qty", (json_int_t)qty, "name",
                         json_object_get(food, "name"), "price", (json_int_t)price, "amount",
@@ -336,7 +331,7 @@ static int cmd_release(service_t *svc, const proto_req_t *req, const json_t *bod
                        json_t **result, proto_err_t *err)
 {
     (void)req;
-    long long order = ival(body, "order");
+    long long order = jint(body, "order");
     json_t *res = NULL;
     int found = res_get(svc, order, &res);
     if (found < 0)
@@ -357,7 +352,7 @@ static int cmd_release(service_t *svc, const proto_req_t *req, const json_t *bod
     const char *state = json_string_value(json_object_get(res, "state"));
     int rc = 0;
     if (strcmp(state, "held") == 0) {
-        if (move_stock(svc, ival(res, "food_id"), ival(res, "qty"), "release", order) != 1 ||
+        if (move_stock(svc, jint(res, "food_id"), jint(res, "qty"), "release", order) != 1 ||
             res_set(svc, order, "released") != 0)
             rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot release");
     } else if (strcmp(state, "released") != 0) {
@@ -385,7 +380,7 @@ static int cmd_audit(service_t *svc, const proto_req_t *req, const json_t *body,
     json_t *r;
     long long bad = 0;
     json_array_foreach(rows, i, r) {
-        int ok = ival(r, "stock") + ival(r, "held") + ival(r, "sold") == ival(r, "supplied");
+        int ok = jint(r, "stock") + jint(r, "held") + jint(r, "sold") == jint(r, "supplied");
         bad += !ok;
         json_object_set_new(r, "ok", json_boolean(ok));
     }
@@ -399,7 +394,7 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
     service_t *svc = arg;
     (void)publisher;
     const char *type = json_string_value(json_object_get(ev, "eventType"));
-    long long order = ival(ev, "orderId");
+    long long order = jint(ev, "orderId");
     int placed = strcmp(type, "Ordered") == 0, cancelled = strcmp(type, "OrderCancelled") == 0;
     if (!placed && !cancelled)
         return 0;
@@ -416,7 +411,7 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
     if (placed && strcmp(state, "held") == 0) {
         rc = res_set(svc, order, "sold");
     } else if (cancelled && strcmp(state, "sold") == 0) {
-        rc = move_stock(svc, ival(res, "food_id"), ival(res, "qty"), "cancel", order) == 1 &&
+        rc = move_stock(svc, jint(res, "food_id"), jint(res, "qty"), "cancel", order) == 1 &&
                      res_set(svc, order, "returned") == 0 ? 0 : -1;
     }
     json_decref(res);

@@ -75,17 +75,6 @@ static json_t *load(service_t *svc, const char *sql, long long key, proto_err_t 
     return row;
 }
 
-static const char *sval(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static long long ival(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
 /* Move a delivery to `to` with its event. */
 static int transition(service_t *svc, const json_t *row, const char *to, const char *before,
                       const char *event)
@@ -93,16 +82,16 @@ static int transition(service_t *svc, const json_t *row, const char *to, const c
     char now[32];
     proto_utc_now(now, sizeof now);
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_SET);
-    if (!st || sqlite3_bind_int64(st, 1, ival(row, "id")) != SQLITE_OK ||
+    if (!st || sqlite3_bind_int64(st, 1, jint(row, "id")) != SQLITE_OK ||
         sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC) != SQLITE_OK ||
         (before ? sqlite3_bind_text(st, 3, before, -1, SQLITE_TRANSIENT)
                 : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
         sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 5, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0)
         return -1;
-    return bus_emit(service_bus(svc), event, "orderId", ival(row, "orderId"),
-                    json_pack("{s:I, s:I, s:s}", "deliveryId", (json_int_t)ival(row, "id"),
-                              "customerId", (json_int_t)ival(row, "customerId"), "status", to));
+    return bus_emit(service_bus(svc), event, "orderId", jint(row, "orderId"),
+                    json_pack("{s:I, s:I, s:s}", "deliveryId", (json_int_t)jint(row, "id"),
+                              "customerId", (json_int_t)jint(row, "customerId"), "status", to));
 }
 
 /* The team's moves: from -> to, with the event each publishes. */
@@ -125,14 +114,14 @@ static int apply_move(service_t *svc, const struct move *m, long long id, json_t
     json_t *row = load(svc, SQL_GET, id, err);
     if (!row)
         return err->status;
-    const char *status = sval(row, "status");
+    const char *status = jstr(row, "status");
     int rc = 0;
     if (strcmp(status, m->from) != 0) {
         rc = proto_fail(err, ERR_CONFLICT, "id", "delivery %lld is %s; %s needs %s", id, status,
                         m->command + strlen("delivery."), m->from);
     } else {
         /* A rejected cancellation goes back to where the delivery was. */
-        const char *to = m->to ? m->to : sval(row, "before_cancel");
+        const char *to = m->to ? m->to : jstr(row, "before_cancel");
         if (!*to)
             to = "received";
         if (transition(svc, row, to, NULL, m->event) != 0)
@@ -151,14 +140,14 @@ static int cmd_move(service_t *svc, const proto_req_t *req, const json_t *body, 
 {
     for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
         if (strcmp(moves[i].command, req->command) == 0)
-            return apply_move(svc, &moves[i], ival(body, "id"), result, err);
+            return apply_move(svc, &moves[i], jint(body, "id"), result, err);
     return proto_fail(err, ERR_BAD_REQUEST, "command", "unknown move");
 }
 
 static int cmd_cancel_request(service_t *svc, const proto_req_t *req, const json_t *body,
                               json_t **result, proto_err_t *err)
 {
-    long long order = ival(body, "order");
+    long long order = jint(body, "order");
     /* The order service asks on a customer's behalf: the event names them. */
     const char *by = json_string_value(json_object_get(body, "by"));
     proto_caller_t who;
@@ -170,7 +159,7 @@ static int cmd_cancel_request(service_t *svc, const proto_req_t *req, const json
     json_t *row = load(svc, SQL_BY_ORDER, order, err);
     if (!row)
         return err->status;
-    const char *status = sval(row, "status");
+    const char *status = jstr(row, "status");
     int rc = 0;
     if (strcmp(status, "delivered") == 0)
         rc = proto_fail(err, ERR_CONFLICT, "order", "delivered orders cannot be cancelled");
@@ -178,7 +167,7 @@ static int cmd_cancel_request(service_t *svc, const proto_req_t *req, const json
         rc = proto_fail(err, ERR_CONFLICT, "order", "order %lld is already %s", order, status);
     else if (transition(svc, row, "cancel_requested", status, "CancelRequested") != 0)
         rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot update the delivery");
-    long long id = ival(row, "id");
+    long long id = jint(row, "id");
     json_decref(row);
     if (rc == 0) {
         *result = load(svc, SQL_GET, id, err);
@@ -223,29 +212,29 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
 {
     service_t *svc = arg;
     (void)publisher;
-    if (strcmp(sval(ev, "eventType"), "Ordered") != 0)
+    if (strcmp(jstr(ev, "eventType"), "Ordered") != 0)
         return 0;
     char now[32];
     proto_utc_now(now, sizeof now);
     sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
-    if (!st || sqlite3_bind_int64(st, 1, ival(ev, "orderId")) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, ival(ev, "customerId")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, sval(ev, "customerName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, sval(ev, "address"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, ival(ev, "foodId")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 6, sval(ev, "foodName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 7, ival(ev, "qty")) != SQLITE_OK ||
+    if (!st || sqlite3_bind_int64(st, 1, jint(ev, "orderId")) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 2, jint(ev, "customerId")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, jstr(ev, "customerName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, jstr(ev, "address"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 5, jint(ev, "foodId")) != SQLITE_OK ||
+        sqlite3_bind_text(st, 6, jstr(ev, "foodName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(st, 7, jint(ev, "qty")) != SQLITE_OK ||
         sqlite3_bind_text(st, 8, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 9, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0)
         return -1;
     if (sqlite3_changes(db_handle(service_db(svc))) != 1)
         return 0;   /* already received */
     long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
-    return bus_emit(service_bus(svc), "DeliveryReceived", "orderId", ival(ev, "orderId"),
+    return bus_emit(service_bus(svc), "DeliveryReceived", "orderId", jint(ev, "orderId"),
                     json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "deliveryId", (json_int_t)id,
-                              "customerId", (json_int_t)ival(ev, "customerId"), "foodId",
-                              (json_int_t)ival(ev, "foodId"), "qty", (json_int_t)ival(ev, "qty"),
-                              "address", sval(ev, "address"), "status", "received"));
+                              "customerId", (json_int_t)jint(ev, "customerId"), "foodId",
+                              (json_int_t)jint(ev, "foodId"), "qty", (json_int_t)jint(ev, "qty"),
+                              "address", jstr(ev, "address"), "status", "received"));
 }
 
 /* Auto mode: move every delivery that has waited delay_ms one step. */
@@ -266,12 +255,12 @@ static void tick(service_t *svc)
         json_t *d;
         int ok = 1;
         json_array_foreach(due, i, d) {
-            const char *status = sval(d, "status");
+            const char *status = jstr(d, "status");
             for (size_t k = 0; k < sizeof moves / sizeof moves[0] && ok; k++) {
                 if (strcmp(moves[k].from, status) == 0 && moves[k].to) {
                     json_t *res = NULL;
                     proto_err_t err;
-                    if (apply_move(svc, &moves[k], ival(d, "id"), &res, &err) != 0)
+                    if (apply_move(svc, &moves[k], jint(d, "id"), &res, &err) != 0)
                         ok = 0;
                     json_decref(res);
                     break;

@@ -182,17 +182,6 @@ static void breaker_record_locked(long long now, int ok, long elapsed)
 
 /* ---- small helpers ---- */
 
-static long long ival(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static const char *sval(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* A fault point for crash tests: COUNTER_FAULT=order.after_reserve kills
  * this worker right there, as kill -9 would. */
 static void fault_point(const char *name)
@@ -392,22 +381,22 @@ static void recover(service_t *svc, int all)
     json_t *p;
     int payment_down = breaker_is_open_locked(proto_mono_ms(), &(long){0});
     json_array_foreach(rows, i, p) {
-        long long id = ival(p, "id");
-        const char *state = sval(p, "state");
+        long long id = jint(p, "id");
+        const char *state = jstr(p, "state");
         /* A placement that crashed before finishing may have paid. */
-        int pay = ival(p, "pay_attempted") || strcmp(state, "compensate") != 0;
+        int pay = jint(p, "pay_attempted") || strcmp(state, "compensate") != 0;
         if (strcmp(state, "compensate") != 0) {
             log_warn("placement %lld was left %s: compensating", id, state);
             if (p_set_state(svc, id, "compensate", pay) != 0)
                 continue;
         }
-        if (compensate(svc, id, pay, (int)ival(p, "released"), (int)ival(p, "voided"),
+        if (compensate(svc, id, pay, (int)jint(p, "released"), (int)jint(p, "voided"),
                        &payment_down) == 0) {
             proto_err_t err;
-            if (json_is_string(json_object_get(p, "status")) && strcmp(sval(p, "status"), "") != 0) {
-                json_t *r = json_loads(sval(p, "reply"), 0, NULL);
-                proto_fail(&err, (proto_status_t)proto_status_from_name(sval(p, "status")), NULL,
-                           "%s", sval(r, "message"));
+            if (json_is_string(json_object_get(p, "status")) && strcmp(jstr(p, "status"), "") != 0) {
+                json_t *r = json_loads(jstr(p, "reply"), 0, NULL);
+                proto_fail(&err, (proto_status_t)proto_status_from_name(jstr(p, "status")), NULL,
+                           "%s", jstr(r, "message"));
                 json_decref(r);
             } else {
                 proto_fail(&err, ERR_UNAVAILABLE, NULL,
@@ -441,23 +430,23 @@ static int replay(service_t *svc, const proto_req_t *req, json_t **result, proto
             json_decref(rows);
             return 0;
         }
-        const char *state = sval(p, "state");
+        const char *state = jstr(p, "state");
         const json_t *b = req->body;
-        if (strcmp(sval(p, "caller"), req->caller_raw) != 0 ||
-            ival(p, "customer_id") != ival(b, "customer") || ival(p, "food_id") != ival(b, "food") ||
-            ival(p, "qty") != ival(b, "qty")) {
+        if (strcmp(jstr(p, "caller"), req->caller_raw) != 0 ||
+            jint(p, "customer_id") != jint(b, "customer") || jint(p, "food_id") != jint(b, "food") ||
+            jint(p, "qty") != jint(b, "qty")) {
             *status = proto_fail(err, ERR_CONFLICT, "request_id",
                                  "request id %s was already used for another order",
                                  req->request_id);
         } else if (strcmp(state, "done") == 0) {
-            *result = load_order(svc, ival(p, "id"));
+            *result = load_order(svc, jint(p, "id"));
             *status = *result ? ERR_OK : proto_fail(err, ERR_INTERNAL, NULL, "database error");
         } else if (strcmp(state, "failed") == 0) {
-            json_t *r = json_loads(sval(p, "reply"), 0, NULL);
-            *status = proto_fail(err, (proto_status_t)proto_status_from_name(sval(p, "status")),
+            json_t *r = json_loads(jstr(p, "reply"), 0, NULL);
+            *status = proto_fail(err, (proto_status_t)proto_status_from_name(jstr(p, "status")),
                                  json_string_value(json_object_get(r, "field")), "%s",
-                                 sval(r, "message"));
-            err->retry_after_ms = (long)ival(r, "retry_after_ms");
+                                 jstr(r, "message"));
+            err->retry_after_ms = (long)jint(r, "retry_after_ms");
             json_decref(r);
         } else if (proto_mono_ms() < deadline) {
             json_decref(rows);
@@ -476,7 +465,7 @@ static int replay(service_t *svc, const proto_req_t *req, json_t **result, proto
 static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                      proto_err_t *err)
 {
-    long long customer = ival(body, "customer"), food = ival(body, "food"), qty = ival(body, "qty");
+    long long customer = jint(body, "customer"), food = jint(body, "food"), qty = jint(body, "qty");
     if (owner_ok(req, customer, err))
         return err->status;
     int status;
@@ -526,7 +515,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
             snprintf(err->field, sizeof err->field, "customer");
         goto failed;
     }
-    if (strcmp(sval(cust, "status"), "active") != 0) {
+    if (strcmp(jstr(cust, "status"), "active") != 0) {
         proto_fail(err, ERR_NOT_FOUND, "customer", "customer %lld has withdrawn", customer);
         goto failed;
     }
@@ -559,7 +548,7 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
         err->retry_after_ms = retry;
         goto failed;
     }
-    long long amount = ival(res, "amount");
+    long long amount = jint(res, "amount");
     snprintf(rid, sizeof rid, "o%lld.pay", id);
     pay_attempted = 1;
     long long t0 = proto_mono_ms();
@@ -588,16 +577,16 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
     /* 5. the order exists from here on, with its Ordered event */
     char now[32];
     proto_utc_now(now, sizeof now);
-    long long price = ival(res, "price");
+    long long price = jint(res, "price");
     if (db_begin(service_db(svc)) != 0)
         goto internal;
     st = db_stmt(service_db(svc), SQL_O_ADD);
     if (!st || sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
         sqlite3_bind_int64(st, 2, customer) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, sval(cust, "name"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, sval(cust, "address"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 3, jstr(cust, "name"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 4, jstr(cust, "address"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 5, food) != SQLITE_OK ||
-        sqlite3_bind_text(st, 6, sval(res, "name"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_text(st, 6, jstr(res, "name"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(st, 7, qty) != SQLITE_OK || sqlite3_bind_int64(st, 8, price) != SQLITE_OK ||
         sqlite3_bind_int64(st, 9, amount) != SQLITE_OK ||
         sqlite3_bind_text(st, 10, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0 ||
@@ -606,8 +595,8 @@ static int cmd_place(service_t *svc, const proto_req_t *req, const json_t *body,
                  json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "customerId",
                            (json_int_t)customer, "customerid", (json_int_t)customer, "foodId",
                            (json_int_t)food, "foodcaltalogid", (json_int_t)food, "foodName",
-                           sval(res, "name"), "customerName", sval(cust, "name"), "address",
-                           sval(cust, "address"), "qty", (json_int_t)qty, "price",
+                           jstr(res, "name"), "customerName", jstr(cust, "name"), "address",
+                           jstr(cust, "address"), "qty", (json_int_t)qty, "price",
                            (json_int_t)price, "amount", (json_int_t)amount, "status",
                            "placed")) != 0 ||
         db_commit(service_db(svc)) != 0) {
@@ -654,13 +643,13 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
 static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                     proto_err_t *err)
 {
-    long long id = ival(body, "id");
+    long long id = jint(body, "id");
     json_t *o = load_order(svc, id);
     if (!o)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     if (json_is_null(o))
         return proto_fail(err, ERR_NOT_FOUND, "id", "order %lld does not exist", id);
-    if (owner_ok(req, ival(o, "customerId"), err)) {
+    if (owner_ok(req, jint(o, "customerId"), err)) {
         json_decref(o);
         return err->status;
     }
@@ -686,15 +675,15 @@ static int set_status(service_t *svc, long long id, const char *status, const ch
 static int cmd_cancel(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                       proto_err_t *err)
 {
-    long long id = ival(body, "id");
+    long long id = jint(body, "id");
     json_t *o = load_order(svc, id), *out = NULL;
     if (!o)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     if (json_is_null(o))
         return proto_fail(err, ERR_NOT_FOUND, "id", "order %lld does not exist", id);
-    const char *status = sval(o, "status");
+    const char *status = jstr(o, "status");
     int rc = 0;
-    if (owner_ok(req, ival(o, "customerId"), err))
+    if (owner_ok(req, jint(o, "customerId"), err))
         rc = err->status;
     else if (strcmp(status, "delivered") == 0)
         rc = proto_fail(err, ERR_CONFLICT, "id", "delivered orders cannot be cancelled");
@@ -767,13 +756,13 @@ static int on_delivery(void *arg, const char *publisher, const json_t *ev)
 {
     service_t *svc = arg;
     (void)publisher;
-    const char *type = sval(ev, "eventType");
+    const char *type = jstr(ev, "eventType");
     size_t i, n = sizeof delivery_events / sizeof delivery_events[0];
     for (i = 0; i < n && strcmp(delivery_events[i].event, type) != 0; i++)
         ;
     if (i == n)
         return 0;
-    long long id = ival(ev, "orderId");
+    long long id = jint(ev, "orderId");
     json_t *o = load_order(svc, id);
     if (!o)
         return -1;
@@ -781,16 +770,16 @@ static int on_delivery(void *arg, const char *publisher, const json_t *ev)
         log_warn("%s for unknown order %lld", type, id);
         return 0;
     }
-    int was_cancelled = strcmp(sval(o, "status"), "cancelled") == 0;
+    int was_cancelled = strcmp(jstr(o, "status"), "cancelled") == 0;
     json_decref(o);
     if (was_cancelled)
         return 0;
-    const char *dstatus = sval(ev, "status");
+    const char *dstatus = jstr(ev, "status");
     if (set_status(svc, id, order_status_for(dstatus), dstatus, NULL) != 0)
         return -1;
     if (strcmp(type, "DeliveryCanceled") == 0)
         return bus_emit(service_bus(svc), "OrderCancelled", "orderId", id,
-                        json_pack("{s:I, s:s}", "customerId", (json_int_t)ival(ev, "customerId"),
+                        json_pack("{s:I, s:s}", "customerId", (json_int_t)jint(ev, "customerId"),
                                   "status", "cancelled"));
     return 0;
 }
@@ -799,10 +788,10 @@ static int on_payment(void *arg, const char *publisher, const json_t *ev)
 {
     service_t *svc = arg;
     (void)publisher;
-    if (strcmp(sval(ev, "eventType"), "PaymentCancelled") != 0)
+    if (strcmp(jstr(ev, "eventType"), "PaymentCancelled") != 0)
         return 0;
     /* Only orders that exist; a voided placement's refund has no order. */
-    return set_status(svc, ival(ev, "orderId"), NULL, NULL, "refunded");
+    return set_status(svc, jint(ev, "orderId"), NULL, NULL, "refunded");
 }
 
 /* ---- lifecycle ---- */

@@ -54,7 +54,7 @@ client_t *client_new(void *ctx, const char *endpoint)
 {
     client_t *c = calloc(1, sizeof *c);
     if (!c)
-        abort();
+        proto_oom();
     c->ctx = ctx;
     snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     snprintf(c->caller, sizeof c->caller, "system:anonymous");

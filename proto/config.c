@@ -2,6 +2,7 @@
  * config.c - $COUNTER_HOME, counter.conf and endpoints.
  */
 #include "config.h"
+#include "proto.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -84,7 +85,7 @@ static int load_file(config_t *c, const char *path, char *err, size_t errlen)
         c->keys[c->nkeys] = strdup(trim(s));
         c->values[c->nkeys] = strdup(trim(eq + 1));
         if (!c->keys[c->nkeys] || !c->values[c->nkeys])
-            abort();
+            proto_oom();
         c->nkeys++;
     }
     fclose(f);
@@ -95,7 +96,7 @@ config_t *config_load(const char *home, int create, char *err, size_t errlen)
 {
     config_t *c = calloc(1, sizeof *c);
     if (!c)
-        abort();
+        proto_oom();
     if (!home || !*home)
         home = getenv("COUNTER_HOME");
     if (home && *home) {

@@ -40,7 +40,7 @@ follow_t *follow_new(void *ctx, const config_t *cfg, const char *caller, follow_
 {
     follow_t *f = calloc(1, sizeof *f);
     if (!f)
-        abort();
+        proto_oom();
     f->ctx = ctx;
     f->cfg = cfg;
     f->fn = fn;
@@ -119,7 +119,7 @@ static int catch_up(follow_t *f, feed_t *fd)
         json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)fd->applied, "limit",
                                  CATCHUP_BATCH);
         if (!body)
-            abort();
+            proto_oom();
         proto_rep_t rep;
         proto_err_t err;
         int rc = client_call(fd->client, "events.since", body, NULL, &rep, &err);
@@ -214,9 +214,9 @@ static void on_message(follow_t *f, const zio_msgs_t *m)
     long long next = fd->applied + 1 + (long long)json_array_size(fd->pending);
     if (!heartbeat && seq == next && proto_event_check(ev) == 0) {
         if (!fd->pending && !(fd->pending = json_array()))
-            abort();
+            proto_oom();
         if (json_array_append(fd->pending, ev) != 0)
-            abort();
+            proto_oom();
     }
     /* Anything else ahead of us (a gap, a heartbeat) is repaired by the
      * catch-up in flush_pending. */
@@ -254,7 +254,7 @@ json_t *follow_positions(const follow_t *f)
 {
     json_t *a = json_array();
     if (!a)
-        abort();
+        proto_oom();
     for (int i = 0; i < f->nfeeds; i++) {
         const feed_t *fd = &f->feeds[i];
         long long lag = fd->latest > fd->applied ? fd->latest - fd->applied : 0;
@@ -262,7 +262,7 @@ json_t *follow_positions(const follow_t *f)
                               (json_int_t)fd->applied, "latest", (json_int_t)fd->latest, "lag",
                               (json_int_t)lag, "behind", fd->behind);
         if (!o || json_array_append_new(a, o) != 0)
-            abort();
+            proto_oom();
     }
     return a;
 }

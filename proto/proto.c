@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *status_names[ERR__COUNT] = {
     "ok", "bad_request", "not_found", "conflict", "insufficient_stock",
@@ -296,7 +297,7 @@ json_t *proto_validate(const proto_cmd_t *cmd, const json_t *body, proto_err_t *
     }
     json_t *out = json_object();
     if (!out)
-        abort();
+        proto_oom();
     const char *key;
     json_t *value;
     size_t optional = 0;
@@ -313,7 +314,7 @@ json_t *proto_validate(const proto_cmd_t *cmd, const json_t *body, proto_err_t *
         if (check_value(f, value, err) != 0)
             goto fail;
         if (json_object_set(out, f->name, value) != 0)
-            abort();
+            proto_oom();
         if (!(f->flags & FF_REQUIRED))
             optional++;
     }
@@ -393,7 +394,7 @@ int proto_set_kv(const proto_cmd_t *cmd, json_t *body, const char *kv, proto_err
             KV_FAIL(f->name, "%s is not valid UTF-8", f->name);
     }
     if (!j || json_object_set_new(body, f->name, j) != 0)
-        abort();
+        proto_oom();
     return 0;
 }
 
@@ -557,13 +558,13 @@ json_t *proto_err_body(const proto_err_t *err)
     json_t *j = json_pack("{s:s, s:o}", "error", proto_status_name(err->status), "message",
                           msg ? msg : json_string("?"));
     if (!j)
-        abort();
+        proto_oom();
     json_t *field = err->field[0] ? json_string(err->field) : NULL;
     if (err->field[0] && json_object_set_new(j, "field", field ? field : json_string("?")) != 0)
-        abort();
+        proto_oom();
     if (err->retry_after_ms > 0 &&
         json_object_set_new(j, "retry_after_ms", json_integer(err->retry_after_ms)) != 0)
-        abort();
+        proto_oom();
     return j;
 }
 
@@ -579,9 +580,32 @@ char *proto_dump(const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     if (!s)
-        abort();
+        proto_oom();
     return s;
 }
+
+/* ---- Memory ---- */
+
+void proto_oom(void)
+{
+    static const char msg[] = "counter: out of memory\n";
+    /* write(2), not stdio: stdio may need the memory we lack. */
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* nothing more to do */
+    }
+    abort();
+}
+
+void *proto_nonnull(void *p)
+{
+    if (!p)
+        proto_oom();
+    return p;
+}
+
+void *xmalloc(size_t n) { return proto_nonnull(malloc(n ? n : 1)); }
+void *xcalloc(size_t n, size_t size) { return proto_nonnull(calloc(n ? n : 1, size ? size : 1)); }
+char *xstrdup(const char *s) { return proto_nonnull(strdup(s)); }
 
 /* ---- Events ---- */
 

@@ -159,6 +159,30 @@ void proto_err_from_rep(const proto_rep_t *rep, proto_err_t *err);
 /* Serialize compactly (caller frees with free()). Aborts on out of memory. */
 char *proto_dump(const json_t *j);
 
+/* ---- Memory and JSON members ------------------------------------------ */
+
+/* The one out-of-memory path of every binary: says so on stderr and aborts.
+ * A failed allocation (malloc, json_pack, json_object_set_new of a fresh
+ * value) is never recovered from. */
+_Noreturn void proto_oom(void);
+/* p itself, or proto_oom() when p is NULL. */
+void *proto_nonnull(void *p);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+char *xstrdup(const char *s);
+
+/* Member k of object o as an integer (0 when missing or not an integer) or
+ * as a string ("" when missing or not a string; borrowed from o). */
+static inline long long jint(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+static inline const char *jstr(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
 /* ---- Events ------------------------------------------------------------ */
 
 /* Topic frame of a live event is "<publisher>.<eventType>"; of a heartbeat

@@ -40,17 +40,6 @@ static void problem(audit_t *a, const char *fmt, ...)
         json_array_append_new(a->report, json_string(buf));
 }
 
-static long long ival(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static const char *sval(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* Wait until every subscription has applied everything its publisher has
  * committed: each subscriber's stored position against the publisher's own
  * last_seq (not the subscriber's idea of it, which is only as fresh as the
@@ -76,10 +65,10 @@ static int settle(cli_t *cli, long wait_ms)
             size_t k;
             json_t *s;
             json_array_foreach(json_object_get(h, "subscriptions"), k, s) {
-                json_t *pub = json_object_get(health, sval(s, "publisher"));
-                long long last = pub ? ival(pub, "last_seq") : 0;
-                if (last > ival(s, "stored_seq"))
-                    behind += last - ival(s, "stored_seq");
+                json_t *pub = json_object_get(health, jstr(s, "publisher"));
+                long long last = pub ? jint(pub, "last_seq") : 0;
+                if (last > jint(s, "stored_seq"))
+                    behind += last - jint(s, "stored_seq");
             }
         }
         json_decref(health);
@@ -111,18 +100,18 @@ static json_t *index_by(const json_t *arr, const char *key)
     size_t i;
     json_t *x;
     if (!idx)
-        abort();
+        proto_oom();
     json_array_foreach(arr, i, x) {
         char k[32];
-        snprintf(k, sizeof k, "%lld", ival(x, key));
+        snprintf(k, sizeof k, "%lld", jint(x, key));
         json_t *list = json_object_get(idx, k);
         if (!list) {
             list = json_array();
             if (!list || json_object_set_new(idx, k, list) != 0)
-                abort();
+                proto_oom();
         }
         if (json_array_append(list, x) != 0)
-            abort();
+            proto_oom();
     }
     return idx;
 }
@@ -148,10 +137,10 @@ static void check_events(cli_t *cli, audit_t *a)
         size_t k;
         json_t *s;
         json_array_foreach(json_object_get(h, "subscriptions"), k, s) {
-            if (ival(s, "applied_count") != ival(s, "stored_seq"))
+            if (jint(s, "applied_count") != jint(s, "stored_seq"))
                 problem(a, "%s applied %lld events of %s but is at position %lld",
-                        config_services[i], ival(s, "applied_count"), sval(s, "publisher"),
-                        ival(s, "stored_seq"));
+                        config_services[i], jint(s, "applied_count"), jstr(s, "publisher"),
+                        jint(s, "stored_seq"));
         }
         json_decref(h);
     }
@@ -201,30 +190,30 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     /* Live (not cancelled) quantity per food, for the catalog's sold column. */
     json_t *live_by_food = json_object();
     json_array_foreach(orders, i, x) {
-        if (strcmp(sval(x, "status"), "cancelled") == 0)
+        if (strcmp(jstr(x, "status"), "cancelled") == 0)
             continue;
         char k[32];
-        snprintf(k, sizeof k, "%lld", ival(x, "foodId"));
+        snprintf(k, sizeof k, "%lld", jint(x, "foodId"));
         json_object_set_new(live_by_food, k,
-                            json_integer(ival(live_by_food, k) + ival(x, "qty")));
+                            json_integer(jint(live_by_food, k) + jint(x, "qty")));
     }
 
     /* Catalog books. */
     long long held = 0;
     json_array_foreach(json_object_get(cat, "items"), i, x) {
         if (!json_is_true(json_object_get(x, "ok")))
-            problem(&a, "food %lld: stock %lld + held %lld + sold %lld != supplied %lld", ival(x, "id"),
-                    ival(x, "stock"), ival(x, "held"), ival(x, "sold"), ival(x, "supplied"));
-        held += ival(x, "held");
+            problem(&a, "food %lld: stock %lld + held %lld + sold %lld != supplied %lld", jint(x, "id"),
+                    jint(x, "stock"), jint(x, "held"), jint(x, "sold"), jint(x, "supplied"));
+        held += jint(x, "held");
         /* Sold stock equals the live orders of this food. */
         char k[32];
-        snprintf(k, sizeof k, "%lld", ival(x, "id"));
-        long long live = ival(live_by_food, k);
-        if (live != ival(x, "sold"))
-            problem(&a, "food %lld: %lld sold in the catalog, %lld in live orders", ival(x, "id"),
-                    ival(x, "sold"), live);
+        snprintf(k, sizeof k, "%lld", jint(x, "id"));
+        long long live = jint(live_by_food, k);
+        if (live != jint(x, "sold"))
+            problem(&a, "food %lld: %lld sold in the catalog, %lld in live orders", jint(x, "id"),
+                    jint(x, "sold"), live);
     }
-    long long unfinished = ival(oaud, "unfinished_placements");
+    long long unfinished = jint(oaud, "unfinished_placements");
     if (unfinished > 0)
         problem(&a, "%lld placements are unfinished", unfinished);
     if (held > 0 && unfinished == 0)
@@ -233,39 +222,39 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
     /* Orders, deliveries, payments. */
     long long cancelled = 0;
     json_array_foreach(orders, i, x) {
-        long long id = ival(x, "id");
+        long long id = jint(x, "id");
         find_by(dels_by_order, id, &n);
         if (n != 1)
             problem(&a, "order %lld (paid) has %d deliveries", id, n);
         json_t *p = find_by(pays_by_order, id, &n);
         if (n != 1 || !p)
             problem(&a, "order %lld has %d payments", id, n);
-        else if (strcmp(sval(x, "status"), "cancelled") == 0) {
+        else if (strcmp(jstr(x, "status"), "cancelled") == 0) {
             cancelled++;
-            if (strcmp(sval(p, "status"), "refunded") != 0)
-                problem(&a, "cancelled order %lld: payment is %s, not refunded", id, sval(p, "status"));
-        } else if (strcmp(sval(p, "status"), "paid") != 0) {
-            problem(&a, "order %lld is %s but its payment is %s", id, sval(x, "status"),
-                    sval(p, "status"));
+            if (strcmp(jstr(p, "status"), "refunded") != 0)
+                problem(&a, "cancelled order %lld: payment is %s, not refunded", id, jstr(p, "status"));
+        } else if (strcmp(jstr(p, "status"), "paid") != 0) {
+            problem(&a, "order %lld is %s but its payment is %s", id, jstr(x, "status"),
+                    jstr(p, "status"));
         }
         json_t *m = find_by(mine_by_order, id, &n);
         if (n != 1 || !m)
             problem(&a, "order %lld is not in my orders", id);
-        else if (strcmp(sval(m, "orderStatus"), sval(x, "status")) != 0)
+        else if (strcmp(jstr(m, "orderStatus"), jstr(x, "status")) != 0)
             problem(&a, "order %lld: my orders says %s, the order service %s", id,
-                    sval(m, "orderStatus"), sval(x, "status"));
+                    jstr(m, "orderStatus"), jstr(x, "status"));
     }
     json_array_foreach(dels, i, x) {
-        find_by(orders_by_id, ival(x, "orderId"), &n);
+        find_by(orders_by_id, jint(x, "orderId"), &n);
         if (n != 1)
-            problem(&a, "delivery %lld is for order %lld, which does not exist", ival(x, "id"),
-                    ival(x, "orderId"));
+            problem(&a, "delivery %lld is for order %lld, which does not exist", jint(x, "id"),
+                    jint(x, "orderId"));
     }
     json_array_foreach(pays, i, x) {
-        find_by(orders_by_id, ival(x, "orderId"), &n);
-        if (n == 0 && strcmp(sval(x, "status"), "paid") == 0)
+        find_by(orders_by_id, jint(x, "orderId"), &n);
+        if (n == 0 && strcmp(jstr(x, "status"), "paid") == 0)
             problem(&a, "payment for order %lld was charged but the order does not exist",
-                    ival(x, "orderId"));
+                    jint(x, "orderId"));
     }
     if (json_array_size(mine) != json_array_size(orders))
         problem(&a, "my orders has %zu rows, the order service %zu orders", json_array_size(mine),
@@ -276,10 +265,10 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
         problem(&a, "the catalog view has %zu foods, the catalog %zu", json_array_size(view),
                 json_array_size(foods));
     json_array_foreach(foods, i, x) {
-        json_t *v = find_by(view_by_id, ival(x, "id"), &n);
-        if (!v || ival(v, "stock") != ival(x, "stock") || ival(v, "price") != ival(x, "price") ||
-            strcmp(sval(v, "name"), sval(x, "name")) != 0)
-            problem(&a, "the catalog view differs from the catalog on food %lld", ival(x, "id"));
+        json_t *v = find_by(view_by_id, jint(x, "id"), &n);
+        if (!v || jint(v, "stock") != jint(x, "stock") || jint(v, "price") != jint(x, "price") ||
+            strcmp(jstr(v, "name"), jstr(x, "name")) != 0)
+            problem(&a, "the catalog view differs from the catalog on food %lld", jint(x, "id"));
     }
     check_events(cli, &a);
     json_decref(dels_by_order);

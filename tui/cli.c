@@ -154,7 +154,7 @@ static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
     proto_err_t err;
     int i = 0;
     if (!cmd || !body)
-        abort();
+        proto_oom();
     if (r->takes_id) {
         char kv[80];
         if (argc < 1 || strchr(argv[0], '=')) {
@@ -320,7 +320,7 @@ static int history(cli_t *cli, long long *positions, int print)
     size_t n = json_array_size(all);
     json_t **v = calloc(n ? n : 1, sizeof *v);
     if (!v)
-        abort();
+        proto_oom();
     for (size_t i = 0; i < n; i++)
         v[i] = json_array_get(all, i);
     qsort(v, n, sizeof *v, by_time);
@@ -451,7 +451,7 @@ static int cmd_batch(cli_t *cli, int argc, char **argv)
         char *buf = malloc(len + 2);
         char *words[64];
         if (!buf)
-            abort();
+            proto_oom();
         int n = split(line, buf, len + 2, words, 64);
         int rc;
         if (n < 0) {

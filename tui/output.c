@@ -2,6 +2,7 @@
  * output.c - tables and JSON lines.
  */
 #include "output.h"
+#include "proto.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,7 +128,7 @@ void output_json_line(FILE *out, const json_t *j)
 {
     char *s = json_dumps(j, JSON_COMPACT);
     if (!s)
-        abort();
+        proto_oom();
     fputs(s, out);
     fputc('\n', out);
     free(s);

@@ -57,7 +57,7 @@ static void recent_load(app_t *app, cust_t *s)
     json_decref(s->recent);
     s->recent = json_array();
     if (!s->recent)
-        abort();
+        proto_oom();
     char path[4200];
     recent_path(app, path, sizeof path);
     FILE *f = fopen(path, "r");
@@ -825,7 +825,7 @@ static void enter(app_t *app)
 {
     cust_t *s = calloc(1, sizeof *s);
     if (!s)
-        abort();
+        proto_oom();
     app->st = s;
     recent_load(app, s);
     net_want(app, 1u << DS_CATALOG | 1u << DS_MYORDERS | 1u << DS_ME);

@@ -340,7 +340,7 @@ static void enter(app_t *app)
 {
     dlv_t *s = calloc(1, sizeof *s);
     if (!s)
-        abort();
+        proto_oom();
     app->st = s;
     net_want(app, 1u << DS_BOARD);
 }

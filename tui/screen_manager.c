@@ -161,7 +161,7 @@ static void draw_foods(app_t *app, WINDOW *w)
     getmaxyx(w, h, wd);
     day_t *day = calloc(1, sizeof *day);
     if (!day)
-        abort();
+        proto_oom();
     day_sum(app, day);
     char line[256];
     summary_line(day, line, sizeof line);
@@ -220,7 +220,7 @@ static void draw_day(app_t *app, WINDOW *w)
     getmaxyx(w, h, wd);
     day_t *d = calloc(1, sizeof *d);
     if (!d)
-        abort();
+        proto_oom();
     day_sum(app, d);
     char t[128], sales[32];
     snprintf(t, sizeof t, "The day so far: %s (live)", d->date);
@@ -619,7 +619,7 @@ static void enter(app_t *app)
 {
     mgr_t *s = calloc(1, sizeof *s);
     if (!s)
-        abort();
+        proto_oom();
     s->people_only = 1;
     app->st = s;
     net_want(app, 1u << DS_FOODS | 1u << DS_ORDERS | 1u << DS_BOARD);

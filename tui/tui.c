@@ -127,7 +127,7 @@ form_t *tui_form(app_t *app, const char *title, form_fn submit, long long arg)
     tui_form_close(app);
     form_t *f = calloc(1, sizeof *f);
     if (!f)
-        abort();
+        proto_oom();
     snprintf(f->title, sizeof f->title, "%s", title);
     f->submit = submit;
     f->arg = arg;
@@ -1190,7 +1190,7 @@ int tui_main(cli_t *cli, const char *role)
     }
     app_t *app = calloc(1, sizeof *app);
     if (!app)
-        abort();
+        proto_oom();
     app->cli = cli;
     app->cfg = cli->cfg;
     app->wait_warn_s = config_get_long(cli->cfg, "tui.wait_warn_s", 300);

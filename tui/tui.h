@@ -237,15 +237,6 @@ struct app {
 };
 
 /* JSON helpers: a missing or mistyped member reads as "" or 0. */
-static inline const char *jstr(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-static inline long long jint(const json_t *o, const char *k)
-{
-    return (long long)json_integer_value(json_object_get(o, k));
-}
 
 /* tui.c: the row of shown (n rows) with "id" sel, keeping *cur on it; when
  * it is not shown, the row at the cursor (clamped). NULL when n is 0. */

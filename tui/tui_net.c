@@ -68,17 +68,6 @@ int net_svc_index(const char *name)
     return -1;
 }
 
-static long long ival(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
-static const char *sval(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* ---- online / offline ------------------------------------------------------ */
 
 static void offline_update(app_t *app)
@@ -267,9 +256,9 @@ static void probe_read(app_t *app, int s)
             size_t k;
             json_t *sub;
             json_array_foreach(json_object_get(rep.body, "subscriptions"), k, sub) {
-                int p = net_svc_index(sval(sub, "publisher"));
+                int p = net_svc_index(jstr(sub, "publisher"));
                 if (p >= 0 && p < NPUB)
-                    l->applied[p] = ival(sub, "applied");
+                    l->applied[p] = jint(sub, "applied");
             }
         }
         mark(app, s, 1);
@@ -296,15 +285,15 @@ static void probes_tick(app_t *app, long long now)
 static void audit_add(app_t *app, const json_t *ev)
 {
     if (!app->audit && !(app->audit = json_array()))
-        abort();
+        proto_oom();
     /* Catch-up after a gap may bring an event we already hold. */
-    const char *id = sval(ev, "eventId");
+    const char *id = jstr(ev, "eventId");
     size_t n = json_array_size(app->audit);
     for (size_t i = n > 50 ? n - 50 : 0; i < n; i++)
-        if (strcmp(sval(json_array_get(app->audit, i), "eventId"), id) == 0)
+        if (strcmp(jstr(json_array_get(app->audit, i), "eventId"), id) == 0)
             return;
     if (json_array_append(app->audit, (json_t *)ev) != 0)
-        abort();
+        proto_oom();
     while (json_array_size(app->audit) > AUDIT_KEEP)
         json_array_remove(app->audit, 0);
 }
@@ -312,9 +301,9 @@ static void audit_add(app_t *app, const json_t *ev)
 /* What the people at the counter should hear about at once. */
 static void event_news(app_t *app, const json_t *ev)
 {
-    const char *type = sval(ev, "eventType");
-    long long order = ival(ev, "orderId");
-    if (app->role == ROLE_CUSTOMER && app->customer && ival(ev, "customerId") == app->customer) {
+    const char *type = jstr(ev, "eventType");
+    long long order = jint(ev, "orderId");
+    if (app->role == ROLE_CUSTOMER && app->customer && jint(ev, "customerId") == app->customer) {
         if (strcmp(type, "DeliveryCanceled") == 0)
             tui_flash(app, UI_OK, "order #%lld: the delivery team confirmed your cancellation; "
                                   "the payment is refunded", order);
@@ -330,7 +319,7 @@ static void event_news(app_t *app, const json_t *ev)
             tui_flash(app, UI_FLAG, "order #%lld: the customer asks to cancel (y accept, n reject)",
                       order);
     } else if (app->role == ROLE_MANAGER && strcmp(type, "FoodSoldOut") == 0) {
-        tui_flash(app, UI_WARN, "%s is sold out", sval(ev, "name"));
+        tui_flash(app, UI_WARN, "%s is sold out", jstr(ev, "name"));
     }
 }
 
@@ -344,15 +333,15 @@ static int on_events(void *arg, const char *publisher, const json_t *events)
     size_t i;
     json_t *ev;
     json_array_foreach(events, i, ev) {
-        long long seq = ival(ev, "seq");
+        long long seq = jint(ev, "seq");
         for (int d = 0; d < DS__COUNT; d++) {
             const struct ds_def *def = &defs[d];
             dataset_t *ds = &app->ds[d];
             if (!(def->pubs & P(p)))
                 continue;
-            if (def->mine && (!app->customer || ival(ev, "customerId") != app->customer))
+            if (def->mine && (!app->customer || jint(ev, "customerId") != app->customer))
                 continue;
-            if (def->ticket && (!app->ticket || ival(ev, "orderId") != app->ticket))
+            if (def->ticket && (!app->ticket || jint(ev, "orderId") != app->ticket))
                 continue;
             if (!ds->dirty)
                 ds->dirty_since = now;
@@ -371,13 +360,13 @@ static int on_events(void *arg, const char *publisher, const json_t *events)
 static int by_time(const void *a, const void *b)
 {
     const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(sval(x, "timestamp"), sval(y, "timestamp"));
+    int c = strcmp(jstr(x, "timestamp"), jstr(y, "timestamp"));
     if (c)
         return c;
-    c = strcmp(sval(x, "publisher"), sval(y, "publisher"));
+    c = strcmp(jstr(x, "publisher"), jstr(y, "publisher"));
     if (c)
         return c;
-    return ival(x, "seq") < ival(y, "seq") ? -1 : ival(x, "seq") > ival(y, "seq");
+    return jint(x, "seq") < jint(y, "seq") ? -1 : jint(x, "seq") > jint(y, "seq");
 }
 
 /* How far the subscription has applied publisher p's events. */
@@ -388,8 +377,8 @@ static long long applied_of(app_t *app, int p)
     size_t k;
     json_t *f;
     json_array_foreach(all, k, f)
-        if (strcmp(sval(f, "publisher"), config_services[p]) == 0)
-            pos = ival(f, "applied");
+        if (strcmp(jstr(f, "publisher"), config_services[p]) == 0)
+            pos = jint(f, "applied");
     json_decref(all);
     return pos;
 }
@@ -401,7 +390,7 @@ static void audit_load(app_t *app)
 {
     json_t *all = json_array();
     if (!all)
-        abort();
+        proto_oom();
     long long upto[NPUB];
     for (int p = 0; p < NPUB; p++)
         upto[p] = applied_of(app, p);
@@ -415,20 +404,20 @@ static void audit_load(app_t *app)
         size_t k;
         json_t *ev;
         json_array_foreach(json_object_get(res, "events"), k, ev)
-            if (ival(ev, "seq") <= upto[p])
+            if (jint(ev, "seq") <= upto[p])
                 json_array_append(all, ev);
         json_decref(res);
     }
     size_t n = json_array_size(all);
     json_t **v = calloc(n ? n : 1, sizeof *v);
     if (!v)
-        abort();
+        proto_oom();
     for (size_t i = 0; i < n; i++)
         v[i] = json_array_get(all, i);
     qsort(v, n, sizeof *v, by_time);
     json_t *sorted = json_array();
     if (!sorted)
-        abort();
+        proto_oom();
     for (size_t i = 0; i < n; i++)
         json_array_append(sorted, v[i]);
     /* Events that arrived live since the subscription started come after. */
@@ -462,7 +451,7 @@ static void follow_ensure(app_t *app, long long now)
                      json_pack("{s:I, s:i}", "after", (json_int_t)1000000000000LL, "limit", 1), &res,
                      &err, 0) != 0)
             return;
-        last[p] = ival(res, "last_seq");
+        last[p] = jint(res, "last_seq");
         json_decref(res);
     }
     app->follow = follow_new(app->ctx, app->cfg, app->caller, on_events, app);
@@ -707,11 +696,11 @@ void net_close(app_t *app)
 
 void net_describe(const json_t *ev, char *out, size_t n)
 {
-    const char *t = sval(ev, "eventType");
-    long long id = ival(ev, "id");
+    const char *t = jstr(ev, "eventType");
+    long long id = jint(ev, "id");
     char m[32];
     if (strcmp(t, "CustomerRegistered") == 0)
-        snprintf(out, n, "customer #%lld %s signed up", id, sval(ev, "name"));
+        snprintf(out, n, "customer #%lld %s signed up", id, jstr(ev, "name"));
     else if (strcmp(t, "CustomerUpdated") == 0) {
         char what[160] = "";
         static const char *const keys[] = {"name", "phone", "address", "age"};
@@ -733,37 +722,37 @@ void net_describe(const json_t *ev, char *out, size_t n)
     } else if (strcmp(t, "CustomerWithdrawn") == 0)
         snprintf(out, n, "customer #%lld withdrew", id);
     else if (strcmp(t, "FoodRegistered") == 0) {
-        w_money(m, sizeof m, ival(ev, "price"));
-        snprintf(out, n, "food #%lld %s added: price %s, stock %lld", id, sval(ev, "name"), m,
-                 ival(ev, "stock"));
+        w_money(m, sizeof m, jint(ev, "price"));
+        snprintf(out, n, "food #%lld %s added: price %s, stock %lld", id, jstr(ev, "name"), m,
+                 jint(ev, "stock"));
     } else if (strcmp(t, "FoodUpdated") == 0) {
-        w_money(m, sizeof m, ival(ev, "price"));
-        snprintf(out, n, "food #%lld %s: price %s, stock %lld", id, sval(ev, "name"), m,
-                 ival(ev, "stock"));
+        w_money(m, sizeof m, jint(ev, "price"));
+        snprintf(out, n, "food #%lld %s: price %s, stock %lld", id, jstr(ev, "name"), m,
+                 jint(ev, "stock"));
     } else if (strcmp(t, "FoodDeleted") == 0)
-        snprintf(out, n, "food #%lld %s deleted", id, sval(ev, "name"));
+        snprintf(out, n, "food #%lld %s deleted", id, jstr(ev, "name"));
     else if (strcmp(t, "StockChanged") == 0) {
-        const char *why = sval(ev, "reason");
-        if (ival(ev, "orderId"))
-            snprintf(out, n, "food #%lld stock %lld (%+lld, %s of order #%lld)", id, ival(ev, "stock"),
-                     ival(ev, "delta"), why, ival(ev, "orderId"));
+        const char *why = jstr(ev, "reason");
+        if (jint(ev, "orderId"))
+            snprintf(out, n, "food #%lld stock %lld (%+lld, %s of order #%lld)", id, jint(ev, "stock"),
+                     jint(ev, "delta"), why, jint(ev, "orderId"));
         else
-            snprintf(out, n, "food #%lld stock %lld (%+lld, %s)", id, ival(ev, "stock"),
-                     ival(ev, "delta"), why);
+            snprintf(out, n, "food #%lld stock %lld (%+lld, %s)", id, jint(ev, "stock"),
+                     jint(ev, "delta"), why);
     } else if (strcmp(t, "FoodSoldOut") == 0)
-        snprintf(out, n, "food #%lld %s sold out", id, sval(ev, "name"));
+        snprintf(out, n, "food #%lld %s sold out", id, jstr(ev, "name"));
     else if (strcmp(t, "Ordered") == 0) {
-        w_money(m, sizeof m, ival(ev, "amount"));
-        snprintf(out, n, "order #%lld: %lld x %s for %s (%s)", id, ival(ev, "qty"),
-                 sval(ev, "foodName"), sval(ev, "customerName"), m);
+        w_money(m, sizeof m, jint(ev, "amount"));
+        snprintf(out, n, "order #%lld: %lld x %s for %s (%s)", id, jint(ev, "qty"),
+                 jstr(ev, "foodName"), jstr(ev, "customerName"), m);
     } else if (strcmp(t, "OrderCancelled") == 0)
         snprintf(out, n, "order #%lld cancelled", id);
     else if (strcmp(t, "Paid") == 0) {
-        w_money(m, sizeof m, ival(ev, "amount"));
+        w_money(m, sizeof m, jint(ev, "amount"));
         snprintf(out, n, "order #%lld paid %s", id, m);
     } else if (strcmp(t, "PaymentCancelled") == 0) {
-        w_money(m, sizeof m, ival(ev, "amount"));
-        snprintf(out, n, "order #%lld refunded %s (%s)", id, m, sval(ev, "reason"));
+        w_money(m, sizeof m, jint(ev, "amount"));
+        snprintf(out, n, "order #%lld refunded %s (%s)", id, m, jstr(ev, "reason"));
     } else if (strcmp(t, "DeliveryReceived") == 0)
         snprintf(out, n, "order #%lld on the delivery board", id);
     else if (strcmp(t, "DeliveryConfirmed") == 0)
@@ -775,7 +764,7 @@ void net_describe(const json_t *ev, char *out, size_t n)
     else if (strcmp(t, "CancelRequested") == 0)
         snprintf(out, n, "order #%lld: cancellation requested", id);
     else if (strcmp(t, "CancelRejected") == 0)
-        snprintf(out, n, "order #%lld: cancellation rejected, back to %s", id, sval(ev, "status"));
+        snprintf(out, n, "order #%lld: cancellation rejected, back to %s", id, jstr(ev, "status"));
     else if (strcmp(t, "DeliveryCanceled") == 0)
         snprintf(out, n, "order #%lld: cancellation accepted", id);
     else
