@@ -5,6 +5,7 @@
 #include "proto.h"
 #include "log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,21 @@ static int on_busy(void *arg, int count)
     return 1;
 }
 
+db_t *db_open_readonly(const char *path, char *err, size_t errlen)
+{
+    db_t *db = xcalloc(1, sizeof *db);
+    if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_handler(db->h, on_busy, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, db->h ? sqlite3_errmsg(db->h) : "out of memory");
+        db_destroy(&db);
+        return NULL;
+    }
+    return db;
+}
+
 db_t *db_open(const char *path, const char *synchronous, char *err, size_t errlen)
 {
-    db_t *db = calloc(1, sizeof *db);
-    if (!db)
-        proto_oom();
+    db_t *db = xcalloc(1, sizeof *db);
     int rc = sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                                  SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -144,6 +155,123 @@ int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v)
 int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v)
 {
     return v ? sqlite3_bind_int64(st, i, json_integer_value(v)) : sqlite3_bind_null(st, i);
+}
+
+int db_bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+    int rc = SQLITE_OK, i = 1;
+    for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
+        long long n;
+        const char *s;
+        const json_t *j;
+        switch (*f) {
+        case 'i':
+            rc = sqlite3_bind_int64(st, i, va_arg(ap, long long));
+            break;
+        case 'z':
+            n = va_arg(ap, long long);
+            rc = n ? sqlite3_bind_int64(st, i, n) : sqlite3_bind_null(st, i);
+            break;
+        case 's':
+            s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+            break;
+        case 'I':
+            j = va_arg(ap, const json_t *);
+            rc = db_bind_int_or_null(st, i, j);
+            break;
+        case 'S':
+            j = va_arg(ap, const json_t *);
+            rc = db_bind_text_or_null(st, i, j);
+            break;
+        default:
+            log_error("db_bind: unknown type '%c'", *f);
+            return -1;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        log_error("bind %d: %s", i - 1, sqlite3_errmsg(sqlite3_db_handle(st)));
+        return -1;
+    }
+    return 0;
+}
+
+int db_bind(sqlite3_stmt *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = db_bindv(st, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static sqlite3_stmt *prepv(db_t *db, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    if (!st || db_bindv(st, fmt, ap) != 0)
+        return NULL;
+    return st;
+}
+
+sqlite3_stmt *db_prep(db_t *db, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepv(db, sql, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+int db_run(db_t *db, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepv(db, sql, fmt, ap);
+    va_end(ap);
+    return st ? db_step_done(st) : -1;
+}
+
+int db_changes(db_t *db)
+{
+    return sqlite3_changes(db->h);
+}
+
+long long db_last_id(db_t *db)
+{
+    return sqlite3_last_insert_rowid(db->h);
+}
+
+json_t *db_first(db_t *db, proto_err_t *err, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepv(db, sql, fmt, ap);
+    va_end(ap);
+    if (!st) {
+        proto_fail(err, ERR_INTERNAL, NULL, "database error");
+        return NULL;
+    }
+    json_t *row = NULL;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row = db_row(st);
+    } else if (rc == SQLITE_DONE) {
+        proto_fail(err, ERR_NOT_FOUND, NULL, "not found");
+    } else {
+        log_error("step: %s", sqlite3_errmsg(db->h));
+        proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    }
+    sqlite3_reset(st);
+    return row;
+}
+
+long long db_value(db_t *db, long long def, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepv(db, sql, fmt, ap);
+    va_end(ap);
+    return st ? db_int(st, def) : def;
 }
 
 int db_step_done(sqlite3_stmt *st)

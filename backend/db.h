@@ -14,11 +14,17 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdarg.h>
+
+#include "proto.h"
 
 typedef struct db db_t;
 
 /* Open (create) the database at path. Returns NULL with a sentence in err. */
 db_t *db_open(const char *path, const char *synchronous, char *err, size_t errlen);
+/* Open an existing database read-only: a reader thread's own connection
+ * (the catch-up server). Returns NULL with a sentence in err. */
+db_t *db_open_readonly(const char *path, char *err, size_t errlen);
 void db_destroy(db_t **self_p);
 sqlite3 *db_handle(db_t *db);
 
@@ -40,6 +46,39 @@ void db_rollback(db_t *db);
  * field left out). Return the sqlite3_bind_* code. */
 int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v);
 int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v);
+
+/* Typed binds: parameters 1, 2, ... of st from fmt, one letter each:
+ *   i  long long (cast an int!)  s  const char * (copied; NULL binds NULL)
+ *   I  const json_t * integer  S  const json_t * string   (NULL binds NULL:
+ *                                                          an optional field)
+ *   z  long long, 0 binds NULL (an optional id)
+ * Returns 0, or -1 (logged) on a bind error or an unknown letter. */
+int db_bind(sqlite3_stmt *st, const char *fmt, ...);
+int db_bindv(sqlite3_stmt *st, const char *fmt, va_list ap);
+
+/* db_stmt(db, sql) with fmt's parameters bound: ready to step, or NULL
+ * (logged). The statement belongs to db. */
+sqlite3_stmt *db_prep(db_t *db, const char *sql, const char *fmt, ...);
+
+/* Run a statement that returns no row (INSERT, UPDATE, DELETE) with fmt's
+ * parameters: 0, or -1 (logged). */
+int db_run(db_t *db, const char *sql, const char *fmt, ...);
+
+/* Rows changed by the last statement run on db. */
+int db_changes(db_t *db);
+/* The rowid of the last INSERT on db. */
+long long db_last_id(db_t *db);
+
+/* The first row of sql (with fmt's parameters) as an object: a new
+ * reference. No row: NULL with err set to not_found (a generic sentence the
+ * caller may replace with a better one); a database error: NULL with err set
+ * to internal. */
+json_t *db_first(db_t *db, proto_err_t *err, const char *sql, const char *fmt, ...);
+
+/* The first column of the first row of sql as an integer, or def when there
+ * is no row or it is NULL; -1 ... def on a database error is logged and gives
+ * def too. */
+long long db_value(db_t *db, long long def, const char *sql, const char *fmt, ...);
 
 /* Step a statement that returns no row: 0, or -1 (logged). */
 int db_step_done(sqlite3_stmt *st);

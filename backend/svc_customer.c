@@ -68,22 +68,12 @@ static json_t *load(service_t *svc, long long id, proto_err_t *err)
     return row;
 }
 
-/* Customers may only touch their own record. */
-static int check_owner(const proto_req_t *req, long long id, proto_err_t *err)
-{
-    if (req->caller.role != ROLE_CUSTOMER)
-        return 0;
-    if (atoll(req->caller.subject) != id)
-        return proto_fail(err, ERR_FORBIDDEN, "id", "customers may only act on their own account");
-    return 0;
-}
-
 /* The caller may act on customer id, which exists and has not withdrawn:
  * 0, or the error (forbidden, not_found, conflict) in err. */
 static int check_active(service_t *svc, const proto_req_t *req, long long id, const char *withdrawn_msg,
                         proto_err_t *err)
 {
-    if (check_owner(req, id, err))
+    if (proto_check_own(&req->caller, id, "id", "act on their own account", err))
         return err->status;
     json_t *row = load(svc, id, err);
     if (!row)
@@ -197,7 +187,7 @@ static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, 
                     proto_err_t *err)
 {
     long long id = json_integer_value(json_object_get(body, "id"));
-    if (check_owner(req, id, err))
+    if (proto_check_own(&req->caller, id, "id", "act on their own account", err))
         return err->status;
     *result = load(svc, id, err);
     return *result ? 0 : err->status;

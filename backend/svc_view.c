@@ -170,18 +170,11 @@ static int on_delivery(void *arg, const char *publisher, const json_t *ev)
 static int cmd_myorders(service_t *svc, const proto_req_t *req, const json_t *body,
                         json_t **result, proto_err_t *err)
 {
-    const json_t *c = json_object_get(body, "customer");
-    long long customer = c ? json_integer_value(c) : 0;
-    if (req->caller.role == ROLE_CUSTOMER) {
-        long long me = atoll(req->caller.subject);
-        if (c && customer != me)
-            return proto_fail(err, ERR_FORBIDDEN, "customer", "customers may only see their own orders");
-        customer = me;
-    }
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_MO_LIST);
-    if (!st || (customer ? sqlite3_bind_int64(st, 1, customer) : sqlite3_bind_null(st, 1)) != SQLITE_OK)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    return service_items(st, result, err);
+    long long customer;
+    if (proto_scope_customer(&req->caller, json_object_get(body, "customer"),
+                             "see their own orders", &customer, err))
+        return err->status;
+    return service_items(db_prep(service_db(svc), SQL_MO_LIST, "z", customer), result, err);
 }
 
 static int cmd_catalog(service_t *svc, const proto_req_t *req, const json_t *body,

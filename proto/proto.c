@@ -418,6 +418,26 @@ const char *proto_role_name(unsigned role)
     return "?";
 }
 
+int proto_check_own(const proto_caller_t *c, long long customer, const char *field,
+                    const char *what, proto_err_t *err)
+{
+    if (c->role == ROLE_CUSTOMER && atoll(c->subject) != customer)
+        return proto_fail(err, ERR_FORBIDDEN, field, "customers may only %s", what);
+    return 0;
+}
+
+int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const char *what,
+                         long long *customer, proto_err_t *err)
+{
+    *customer = asked ? json_integer_value(asked) : 0;
+    if (c->role != ROLE_CUSTOMER)
+        return 0;
+    if (asked && proto_check_own(c, *customer, "customer", what, err))
+        return err->status;
+    *customer = atoll(c->subject);
+    return 0;
+}
+
 int proto_caller_parse(const char *s, proto_caller_t *out)
 {
     const char *colon = strchr(s, ':');

@@ -117,6 +117,17 @@ typedef struct {
 int proto_caller_parse(const char *s, proto_caller_t *out);
 const char *proto_role_name(unsigned role);
 
+/* "A customer sees only their own": staff and services act for anyone, a
+ * customer only for their own customer id. 0, or forbidden in err naming
+ * field ("customers may only <what>", e.g. "see their own orders"). */
+int proto_check_own(const proto_caller_t *c, long long customer, const char *field,
+                    const char *what, proto_err_t *err);
+/* The customer a listing is for: a customer always gets their own (asking
+ * for another is forbidden, as above); anyone else gets the one asked for
+ * (asked NULL: 0, everyone). 0 or the error. */
+int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const char *what,
+                         long long *customer, proto_err_t *err);
+
 /* ---- Frames ----------------------------------------------------------- */
 
 /* A decoded request. Strings point into the struct; body is owned. */
