@@ -27,7 +27,8 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
 PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c
-BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/service.c backend/breaker.c
+BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/request.c backend/service.c \
+               backend/breaker.c
 BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
                backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c
 TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c \

@@ -6,8 +6,6 @@
 #include "log.h"
 #include "zio.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,16 +31,6 @@ struct bus {
     follow_t *follow;
     int nsubs;
     sub_t subs[MAX_SUBS];
-    /* The catch-up server: a thread with its own read-only connection and
-     * ROUTER socket, so that followers catch up even while this service's
-     * loop is busy (or blocked in a call to the very follower that asks:
-     * with catch-up on the main loop, order -> catalog.reserve and catalog ->
-     * order events.since would wait on each other). */
-    pthread_t sync_thread;
-    int sync_running;
-    atomic_int sync_stop;
-    void *sync_sock;
-    char db_path[4096];
 };
 
 static const char *SCHEMA =
@@ -60,13 +48,9 @@ static const char *SQL_POS_INIT = "INSERT OR IGNORE INTO bus_applied(publisher, 
 static const char *SQL_POS_SET =
     "UPDATE bus_applied SET seq = ?, applied = applied + ? WHERE publisher = ? AND seq = ?";
 
-static void *sync_main(void *arg);
-
 bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
 {
-    bus_t *bus = calloc(1, sizeof *bus);
-    if (!bus)
-        proto_oom();
+    bus_t *bus = xcalloc(1, sizeof *bus);
     bus->ctx = ctx;
     bus->cfg = cfg;
     bus->db = db;
@@ -88,22 +72,6 @@ bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
     bus->published = bus_last_seq(bus);
     if (bus->published < 0)
         goto fail;
-    const char *file = sqlite3_db_filename(db_handle(db), "main");
-    if (!file || snprintf(bus->db_path, sizeof bus->db_path, "%s", file) >= (int)sizeof bus->db_path ||
-        config_endpoint(cfg, publisher, "sync", ep, sizeof ep) != 0)
-        goto fail;
-    bus->sync_sock = zio_socket(ctx, ZMQ_ROUTER, 1);
-    if (!bus->sync_sock || zio_bind(bus->sync_sock, ep) != 0) {
-        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    /* The socket moves to the thread; pthread_create is the memory barrier
-     * ZeroMQ asks for when a socket changes threads. */
-    if (pthread_create(&bus->sync_thread, NULL, sync_main, bus) != 0) {
-        log_error("cannot start the catch-up server");
-        goto fail;
-    }
-    bus->sync_running = 1;
     return bus;
 fail:
     bus_destroy(&bus);
@@ -112,9 +80,7 @@ fail:
 
 bus_t *bus_outbox_new(db_t *db, const char *publisher)
 {
-    bus_t *bus = calloc(1, sizeof *bus);
-    if (!bus)
-        proto_oom();
+    bus_t *bus = xcalloc(1, sizeof *bus);
     bus->db = db;
     snprintf(bus->publisher, sizeof bus->publisher, "%s", publisher);
     return bus;
@@ -125,12 +91,6 @@ void bus_destroy(bus_t **self_p)
     if (!self_p || !*self_p)
         return;
     bus_t *bus = *self_p;
-    if (bus->sync_running) {
-        atomic_store(&bus->sync_stop, 1);
-        pthread_join(bus->sync_thread, NULL);
-    } else {
-        zio_close(&bus->sync_sock);
-    }
     follow_destroy(&bus->follow);
     zio_close(&bus->pub);
     free(bus);
@@ -139,50 +99,55 @@ void bus_destroy(bus_t **self_p)
 
 long long bus_last_seq(bus_t *bus)
 {
-    sqlite3_stmt *st = db_stmt(bus->db, SQL_LAST);
-    return st ? db_int(st, -1) : -1;
+    return db_value(bus->db, -1, SQL_LAST, "");
+}
+
+/* The event: the envelope first, so that events print as the seed's
+ * console consumer printed them ({"eventType":...,"id":...,...}), then
+ * fields (stolen), then the actor. */
+static json_t *envelope(bus_t *bus, const char *type, long long seq, const char *id,
+                        const char *agg_key, long long agg_id, json_t *fields)
+{
+    char ts[32], self[48];
+    proto_utc_now(ts, sizeof ts);
+    json_t *ev = proto_nonnull(json_pack("{s:s, s:s, s:I, s:s, s:s}", "eventType", type,
+                                         "publisher", bus->publisher, "seq", (json_int_t)seq,
+                                         "eventId", id, "timestamp", ts));
+    if (agg_key && (json_object_set_new(ev, "id", json_integer(agg_id)) != 0 ||
+                    json_object_set_new(ev, agg_key, json_integer(agg_id)) != 0))
+        proto_oom();
+    if (json_object_update_missing(ev, fields) != 0)
+        proto_oom();
+    json_decref(fields);
+    snprintf(self, sizeof self, "system:%s", bus->publisher);
+    if (json_object_set_new(ev, "actor", json_string(bus->actor[0] ? bus->actor : self)) != 0)
+        proto_oom();
+    return ev;
 }
 
 int bus_emit(bus_t *bus, const char *type, const char *agg_key, long long agg_id, json_t *fields)
 {
+    /* NULL: no fields of its own (CustomerWithdrawn), or a failed json_pack:
+     * the schema check below tells the two apart, so a failed json_pack is
+     * an error, never an envelope-only event. */
     if (!fields)
-        fields = json_object();
+        fields = proto_nonnull(json_object());
     long long seq = bus_last_seq(bus);
     if (seq < 0) {
         json_decref(fields);
         return -1;
     }
-    seq++;
-    char id[33], ts[32];
+    char id[33], missing[96];
     proto_random_hex(id, 16);
-    proto_utc_now(ts, sizeof ts);
-    /* Envelope first, so that events print as the seed's console consumer
-     * printed them: {"eventType":...,"id":...,...}. */
-    json_t *ev = json_pack("{s:s, s:s, s:I, s:s, s:s}", "eventType", type, "publisher",
-                           bus->publisher, "seq", (json_int_t)seq, "eventId", id, "timestamp", ts);
-    if (!ev)
-        proto_oom();
-    if (agg_key) {
-        if (json_object_set_new(ev, "id", json_integer(agg_id)) != 0 ||
-            json_object_set_new(ev, agg_key, json_integer(agg_id)) != 0)
-            proto_oom();
+    json_t *ev = envelope(bus, type, seq + 1, id, agg_key, agg_id, fields);
+    if (proto_event_schema_check(bus->publisher, type, ev, missing, sizeof missing) != 0) {
+        log_error("event %s refused: it lacks %s", type, missing);
+        json_decref(ev);
+        return -1;
     }
-    if (json_object_update_missing(ev, fields) != 0)
-        proto_oom();
-    char self[48];
-    snprintf(self, sizeof self, "system:%s", bus->publisher);
-    if (json_object_set_new(ev, "actor", json_string(bus->actor[0] ? bus->actor : self)) != 0)
-        proto_oom();
-    json_decref(fields);
     char *text = proto_dump(ev);
     json_decref(ev);
-    sqlite3_stmt *st = db_stmt(bus->db, SQL_INSERT);
-    int rc = -1;
-    if (st && sqlite3_bind_int64(st, 1, seq) == SQLITE_OK &&
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT) == SQLITE_OK &&
-        sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC) == SQLITE_OK &&
-        sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT) == SQLITE_OK)
-        rc = db_step_done(st);
+    int rc = db_run(bus->db, SQL_INSERT, "isss", seq + 1, id, type, text);
     free(text);
     return rc;
 }
@@ -207,21 +172,18 @@ void bus_flush(bus_t *bus)
     if (!bus->pub)
         return;
     for (;;) {
-        sqlite3_stmt *st = db_stmt(bus->db, SQL_SINCE);
-        if (!st || sqlite3_bind_int64(st, 1, bus->published) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 2, 1000) != SQLITE_OK)
+        sqlite3_stmt *st = db_prep(bus->db, SQL_SINCE, "ii", bus->published, 1000LL);
+        if (!st)
             return;
         int n = 0, rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            publish(bus, (const char *)sqlite3_column_text(st, 1),
-                    (const char *)sqlite3_column_text(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-            bus->published = sqlite3_column_int64(st, 0);
+        while ((rc = db_next(st)) == 1) {
+            size_t len;
+            const char *json = db_col_text(st, 2, &len);
+            publish(bus, db_col_text(st, 1, NULL), json, len);
+            bus->published = db_col_int(st, 0);
             n++;
         }
-        if (rc != SQLITE_DONE)
-            log_error("outbox read: %s", sqlite3_errmsg(db_handle(bus->db)));
-        sqlite3_reset(st);
-        if (n < 1000 || rc != SQLITE_DONE)
+        if (n < 1000 || rc != 0)
             return;
     }
 }
@@ -243,140 +205,34 @@ void bus_tick(bus_t *bus)
         follow_tick(bus->follow, 0);
 }
 
-/* Events after `after` from the outbox of connection h (a read transaction
- * of its own). NULL on error. */
-static json_t *since_on(sqlite3 *h, sqlite3_stmt *q, sqlite3_stmt *last_q, const char *publisher,
-                        long long after, long long limit)
-{
-    if (limit <= 0 || limit > 5000)
-        limit = 5000;
-    if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return NULL;
-    json_t *events = json_array();
-    if (!events)
-        proto_oom();
-    int rc = SQLITE_ERROR;
-    if (sqlite3_bind_int64(q, 1, after) == SQLITE_OK && sqlite3_bind_int64(q, 2, limit) == SQLITE_OK) {
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            json_t *ev = json_loadb((const char *)sqlite3_column_text(q, 2),
-                                    (size_t)sqlite3_column_bytes(q, 2), 0, NULL);
-            if (!ev || json_array_append_new(events, ev) != 0) {
-                rc = SQLITE_ERROR;
-                break;
-            }
-        }
-    }
-    sqlite3_reset(q);
-    long long last = -1;
-    if (sqlite3_step(last_q) == SQLITE_ROW)
-        last = sqlite3_column_int64(last_q, 0);
-    sqlite3_reset(last_q);
-    (void)sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_DONE || last < 0) {
-        json_decref(events);
-        return NULL;
-    }
-    json_t *out = json_pack("{s:s, s:I, s:o}", "publisher", publisher, "last_seq", (json_int_t)last,
-                            "events", events);
-    if (!out)
-        proto_oom();
-    return out;
-}
-
-static void *sync_main(void *arg)
-{
-    bus_t *bus = arg;
-    sqlite3 *h = NULL;
-    sqlite3_stmt *q = NULL, *last_q = NULL;
-    if (sqlite3_open_v2(bus->db_path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(h, 5000) != SQLITE_OK ||
-        sqlite3_prepare_v2(h, SQL_SINCE, -1, &q, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(h, SQL_LAST, -1, &last_q, NULL) != SQLITE_OK) {
-        log_error("catch-up server: %s", h ? sqlite3_errmsg(h) : "out of memory");
-        goto out;
-    }
-    const proto_cmd_t *cmd = proto_cmd_find("events.since");
-    while (!atomic_load(&bus->sync_stop)) {
-        zmq_pollitem_t item = {bus->sync_sock, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, 200);
-        if (n <= 0)
-            continue;   /* timeout, or EINTR from a signal meant for the main thread */
-        zio_msgs_t m;
-        if (zio_recv(bus->sync_sock, &m, ZMQ_DONTWAIT) != 0)
-            continue;
-        size_t env = (m.n >= 2 && m.frame[1].size == 0) ? 2 : 1;
-        proto_req_t req;
-        proto_err_t err;
-        json_t *out = NULL, *body = NULL;
-        proto_status_t status = ERR_OK;
-        if (m.total != m.n || proto_req_decode(m.frame + env, m.n - env, &req, &err) != 0) {
-            if (m.total != m.n)
-                memset(&req, 0, sizeof req), proto_fail(&err, ERR_BAD_REQUEST, "frames", "too many frames");
-            status = err.status;
-        } else if (strcmp(req.command, "events.since") != 0) {
-            status = proto_fail(&err, ERR_BAD_REQUEST, "command",
-                                "the catch-up socket serves events.since only");
-        } else if (!(body = proto_validate(cmd, req.body, &err))) {
-            status = err.status;
-        } else {
-            json_t *after = json_object_get(body, "after"), *limit = json_object_get(body, "limit");
-            out = since_on(h, q, last_q, bus->publisher, after ? json_integer_value(after) : 0,
-                           limit ? json_integer_value(limit) : 1000);
-            if (!out)
-                status = proto_fail(&err, ERR_INTERNAL, NULL, "cannot read the outbox");
-        }
-        if (status != ERR_OK)
-            out = proto_err_body(&err);
-        if (zio_reply(bus->sync_sock, m.frame, env, req.request_id, status, out) != 0)
-            log_warn("catch-up reply: %s", zmq_strerror(zmq_errno()));
-        json_decref(out);
-        json_decref(body);
-        proto_req_clear(&req);
-        zio_msgs_close(&m);
-    }
-out:
-    sqlite3_finalize(q);
-    sqlite3_finalize(last_q);
-    if (h)
-        sqlite3_close(h);
-    zio_close(&bus->sync_sock);
-    return NULL;
-}
-
 json_t *bus_since(bus_t *bus, long long after, long long limit)
 {
     if (limit <= 0 || limit > 5000)
         limit = 5000;
     if (db_begin_read(bus->db) != 0)
         return NULL;
-    json_t *events = json_array();
-    if (!events)
-        proto_oom();
-    sqlite3_stmt *st = db_stmt(bus->db, SQL_SINCE);
-    int rc = SQLITE_ERROR;
-    if (st && sqlite3_bind_int64(st, 1, after) == SQLITE_OK &&
-        sqlite3_bind_int64(st, 2, limit) == SQLITE_OK) {
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *ev = json_loadb((const char *)sqlite3_column_text(st, 2),
-                                    (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
-            if (!ev || json_array_append_new(events, ev) != 0) {
-                rc = SQLITE_ERROR;
-                break;
-            }
+    json_t *events = proto_nonnull(json_array());
+    sqlite3_stmt *st = db_prep(bus->db, SQL_SINCE, "ii", after, limit);
+    int rc = st ? 1 : -1;
+    while (st && (rc = db_next(st)) == 1) {
+        size_t len;
+        const char *text = db_col_text(st, 2, &len);
+        json_t *ev = json_loadb(text, len, 0, NULL);
+        if (!ev || json_array_append_new(events, ev) != 0) {
+            log_error("outbox: event %lld is unreadable", db_col_int(st, 0));
+            db_reset(st);
+            rc = -1;
+            break;
         }
-        sqlite3_reset(st);
     }
-    long long last = bus_last_seq(bus);
+    long long last = rc == 0 ? bus_last_seq(bus) : -1;
     db_rollback(bus->db);
-    if (rc != SQLITE_DONE || last < 0) {
+    if (last < 0) {
         json_decref(events);
         return NULL;
     }
-    json_t *out = json_pack("{s:s, s:I, s:o}", "publisher", bus->publisher, "last_seq",
-                            (json_int_t)last, "events", events);
-    if (!out)
-        proto_oom();
-    return out;
+    return proto_nonnull(json_pack("{s:s, s:I, s:o}", "publisher", bus->publisher, "last_seq",
+                                   (json_int_t)last, "events", events));
 }
 
 static sub_t *sub_find(bus_t *bus, const char *publisher)
@@ -407,13 +263,10 @@ static int apply_run(void *arg, const char *publisher, const json_t *events)
     }
     /* The position moves only from where we think it is: if another path
      * applied these already, the update matches no row and we roll back. */
-    sqlite3_stmt *st = db_stmt(bus->db, SQL_POS_SET);
-    if (!st || sqlite3_bind_int64(st, 1, first + (long long)n - 1) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, (long long)n) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, publisher, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 4, first - 1) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(bus->db, SQL_POS_SET, "iisi", first + (long long)n - 1, (long long)n, publisher,
+               first - 1) != 0)
         goto fail;
-    if (sqlite3_changes(db_handle(bus->db)) != 1) {
+    if (db_changes(bus->db) != 1) {
         log_error("position of %s is not %lld; run refused", publisher, first - 1);
         goto fail;
     }
@@ -437,14 +290,9 @@ int bus_subscribe(bus_t *bus, const char *publisher, bus_handler_fn fn, void *ar
         if (!bus->follow)
             return -1;
     }
-    sqlite3_stmt *st = db_stmt(bus->db, SQL_POS_INIT);
-    if (!st || sqlite3_bind_text(st, 1, publisher, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        db_step_done(st) != 0)
+    if (db_run(bus->db, SQL_POS_INIT, "s", publisher) != 0)
         return -1;
-    st = db_stmt(bus->db, SQL_POS);
-    if (!st || sqlite3_bind_text(st, 1, publisher, -1, SQLITE_TRANSIENT) != SQLITE_OK)
-        return -1;
-    long long pos = db_int(st, -1);
+    long long pos = db_value(bus->db, -1, SQL_POS, "s", publisher);
     if (pos < 0)
         return -1;
     sub_t *s = &bus->subs[bus->nsubs++];
@@ -475,15 +323,12 @@ json_t *bus_health(bus_t *bus)
     size_t i;
     json_t *s;
     json_array_foreach(subs, i, s) {
-        sqlite3_stmt *st = db_stmt(bus->db, SQL_POS_ALL);
-        if (!st || sqlite3_bind_text(st, 1, json_string_value(json_object_get(s, "publisher")), -1,
-                                     SQLITE_TRANSIENT) != SQLITE_OK)
-            continue;
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            json_object_set_new(s, "stored_seq", json_integer(sqlite3_column_int64(st, 0)));
-            json_object_set_new(s, "applied_count", json_integer(sqlite3_column_int64(st, 1)));
-        }
-        sqlite3_reset(st);
+        proto_err_t err;
+        json_t *row = db_first(bus->db, &err, SQL_POS_ALL, "s", jstr(s, "publisher"));
+        if (row && (json_object_set(s, "stored_seq", json_object_get(row, "seq")) != 0 ||
+                    json_object_set(s, "applied_count", json_object_get(row, "applied")) != 0))
+            proto_oom();
+        json_decref(row);
     }
     json_t *h = json_pack("{s:I, s:I, s:o}", "last_seq", (json_int_t)bus_last_seq(bus),
                           "published_seq", (json_int_t)bus->published, "subscriptions", subs);

@@ -274,6 +274,36 @@ long long db_value(db_t *db, long long def, const char *sql, const char *fmt, ..
     return st ? db_int(st, def) : def;
 }
 
+int db_next(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        log_error("step: %s", sqlite3_errmsg(sqlite3_db_handle(st)));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void db_reset(sqlite3_stmt *st)
+{
+    if (st)
+        sqlite3_reset(st);
+}
+
+long long db_col_int(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_int64(st, i);
+}
+
+const char *db_col_text(sqlite3_stmt *st, int i, size_t *len)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (len)
+        *len = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    return t ? (const char *)t : "";
+}
+
 int db_step_done(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);

@@ -80,6 +80,15 @@ json_t *db_first(db_t *db, proto_err_t *err, const char *sql, const char *fmt, .
  * def too. */
 long long db_value(db_t *db, long long def, const char *sql, const char *fmt, ...);
 
+/* Step st: 1 with a row, 0 at the end (st reset), -1 on an error (logged,
+ * st reset). The row's columns: db_col_int, db_col_text (NUL-terminated,
+ * valid until the next step; *len may be NULL). */
+int db_next(sqlite3_stmt *st);
+/* Done with st before its end: release its read. */
+void db_reset(sqlite3_stmt *st);
+long long db_col_int(sqlite3_stmt *st, int i);
+const char *db_col_text(sqlite3_stmt *st, int i, size_t *len);
+
 /* Step a statement that returns no row: 0, or -1 (logged). */
 int db_step_done(sqlite3_stmt *st);
 

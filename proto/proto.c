@@ -95,106 +95,106 @@ int proto_fail(proto_err_t *e, proto_status_t status, const char *field, const c
 #define F_ID {"id", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}
 
 static const proto_cmd_t commands[] = {
-    {"health", "*", false, false, ROLE_ANY, "liveness, readiness and bus positions", {{0}}},
-    {"events.since", "*", false, false, ROLE_ANY, "the publisher's events after a sequence number",
+    {"health", "*", TX_READ, false, ROLE_ANY, "liveness, readiness and bus positions", {{0}}},
+    {"events.since", "*", TX_READ, false, ROLE_ANY, "the publisher's events after a sequence number",
      {{"after", FT_INT, FF_NONNEG, NULL}, {"limit", FT_INT, FF_POSITIVE, NULL}, {0}}},
 
-    {"customer.add", "customer", true, false, ROLE_ANY, "sign up a customer",
+    {"customer.add", "customer", TX_ONE, false, ROLE_ANY, "sign up a customer",
      {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY, NULL},
       {"phone", FT_STR, 0, NULL},
       {"address", FT_STR, 0, NULL},
       {"age", FT_INT, FF_NONNEG, NULL},
       {0}}},
-    {"customer.update", "customer", true, true, ROLE_ANY, "change a customer's details",
+    {"customer.update", "customer", TX_ONE, true, ROLE_ANY, "change a customer's details",
      {F_ID,
       {"name", FT_STR, FF_NONEMPTY, NULL},
       {"phone", FT_STR, 0, NULL},
       {"address", FT_STR, 0, NULL},
       {"age", FT_INT, FF_NONNEG, NULL},
       {0}}},
-    {"customer.withdraw", "customer", true, false, ROLE_ANY, "withdraw a customer", {F_ID, {0}}},
-    {"customer.list", "customer", false, false, ROLES_STAFF | ROLE_DELIVERY, "all customers", {{0}}},
-    {"customer.show", "customer", false, false, ROLE_ANY, "one customer", {F_ID, {0}}},
+    {"customer.withdraw", "customer", TX_ONE, false, ROLE_ANY, "withdraw a customer", {F_ID, {0}}},
+    {"customer.list", "customer", TX_READ, false, ROLES_STAFF | ROLE_DELIVERY, "all customers", {{0}}},
+    {"customer.show", "customer", TX_READ, false, ROLE_ANY, "one customer", {F_ID, {0}}},
 
-    {"catalog.add", "catalog", true, false, ROLES_STAFF, "register a food",
+    {"catalog.add", "catalog", TX_ONE, false, ROLES_STAFF, "register a food",
      {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY, NULL},
       {"price", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
       {"stock", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
       {0}}},
-    {"catalog.update", "catalog", true, true, ROLES_STAFF, "change a food's name, price or stock",
+    {"catalog.update", "catalog", TX_ONE, true, ROLES_STAFF, "change a food's name, price or stock",
      {F_ID,
       {"name", FT_STR, FF_NONEMPTY, NULL},
       {"price", FT_INT, FF_NONNEG, NULL},
       {"stock", FT_INT, FF_NONNEG, NULL},
       {0}}},
-    {"catalog.delete", "catalog", true, false, ROLES_STAFF, "delete a food", {F_ID, {0}}},
-    {"catalog.list", "catalog", false, false, ROLE_ANY, "the catalog (foods and stock)", {{0}}},
-    {"catalog.show", "catalog", false, false, ROLE_ANY, "one food", {F_ID, {0}}},
+    {"catalog.delete", "catalog", TX_ONE, false, ROLES_STAFF, "delete a food", {F_ID, {0}}},
+    {"catalog.list", "catalog", TX_READ, false, ROLE_ANY, "the catalog (foods and stock)", {{0}}},
+    {"catalog.show", "catalog", TX_READ, false, ROLE_ANY, "one food", {F_ID, {0}}},
 
-    {"catalog.reserve", "catalog", true, false, ROLE_SYSTEM, "hold stock for an order",
+    {"catalog.reserve", "catalog", TX_ONE, false, ROLE_SYSTEM, "hold stock for an order",
      {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
       {"food", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
       {"qty", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
       {0}}},
-    {"catalog.release", "catalog", true, false, ROLE_SYSTEM, "give back an unplaced order's stock",
+    {"catalog.release", "catalog", TX_ONE, false, ROLE_SYSTEM, "give back an unplaced order's stock",
      {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}, {0}}},
-    {"catalog.audit", "catalog", false, false, ROLES_STAFF, "stock and reservations per food", {{0}}},
+    {"catalog.audit", "catalog", TX_READ, false, ROLES_STAFF, "stock and reservations per food", {{0}}},
 
-    {"order.place", "order", false, false, ROLE_ANY, "place and pay an order",
+    {"order.place", "order", TX_SAGA, false, ROLE_ANY, "place and pay an order",
      {{"customer", FT_INT, FF_REQUIRED | FF_POSITIVE, "customerid customerId customer_id"},
       {"food", FT_INT, FF_REQUIRED | FF_POSITIVE,
        "foodcaltalogid foodcatalogid foodCatalogId foodid foodId food_id"},
       {"qty", FT_INT, FF_REQUIRED | FF_POSITIVE, "quantity"},
       {0}}},
-    {"order.list", "order", false, false, ROLE_ANY, "orders (a customer sees their own)",
+    {"order.list", "order", TX_READ, false, ROLE_ANY, "orders (a customer sees their own)",
      {{"customer", FT_INT, FF_POSITIVE, "customerid"},
       {"status", FT_STR, 0, NULL},
       {"since", FT_STR, FF_NONEMPTY, NULL},   /* changed at or after this UTC timestamp */
       {0}}},
-    {"order.show", "order", false, false, ROLE_ANY, "one order", {F_ID, {0}}},
-    {"order.cancel", "order", false, false, ROLE_ANY, "ask to cancel an order", {F_ID, {0}}},
-    {"order.audit", "order", false, false, ROLES_STAFF, "orders and unfinished placements", {{0}}},
+    {"order.show", "order", TX_READ, false, ROLE_ANY, "one order", {F_ID, {0}}},
+    {"order.cancel", "order", TX_SAGA, false, ROLE_ANY, "ask to cancel an order", {F_ID, {0}}},
+    {"order.audit", "order", TX_READ, false, ROLES_STAFF, "orders and unfinished placements", {{0}}},
 
-    {"payment.pay", "payment", true, false, ROLE_SYSTEM, "pay for an order (idempotent per order)",
+    {"payment.pay", "payment", TX_ONE, false, ROLE_SYSTEM, "pay for an order (idempotent per order)",
      {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
       {"customer", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
       {"amount", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
       {0}}},
-    {"payment.void", "payment", true, false, ROLE_SYSTEM, "refund or void an unplaced order's payment",
+    {"payment.void", "payment", TX_ONE, false, ROLE_SYSTEM, "refund or void an unplaced order's payment",
      {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}, {0}}},
-    {"payment.list", "payment", false, false, ROLES_STAFF, "payments",
+    {"payment.list", "payment", TX_READ, false, ROLES_STAFF, "payments",
      {{"customer", FT_INT, FF_POSITIVE, NULL}, {0}}},
-    {"payment.admin", "payment", false, true, ROLES_STAFF, "make payment slow, failing or declining",
+    {"payment.admin", "payment", TX_READ, true, ROLES_STAFF, "make payment slow, failing or declining",
      {{"latency_ms", FT_INT, FF_NONNEG, "latency"},
       {"fail_ratio", FT_INT, FF_NONNEG, "fail"},
       {"decline", FT_BOOL, 0, NULL},
       {0}}},
 
-    {"delivery.list", "delivery", false, false, ROLE_MANAGER | ROLE_DELIVERY | ROLE_SYSTEM,
+    {"delivery.list", "delivery", TX_READ, false, ROLE_MANAGER | ROLE_DELIVERY | ROLE_SYSTEM,
      "deliveries",
      {{"status", FT_STR, 0, NULL},
       {"order", FT_INT, FF_POSITIVE, NULL},
       {"since", FT_STR, FF_NONEMPTY, NULL},   /* the open ones, and those changed since */
       {0}}},
-    {"delivery.confirm", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM, "confirm a delivery", {F_ID, {0}}},
-    {"delivery.ship", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM, "ship a delivery", {F_ID, {0}}},
-    {"delivery.complete", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM, "complete a delivery", {F_ID, {0}}},
-    {"delivery.cancel_confirm", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM,
+    {"delivery.confirm", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM, "confirm a delivery", {F_ID, {0}}},
+    {"delivery.ship", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM, "ship a delivery", {F_ID, {0}}},
+    {"delivery.complete", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM, "complete a delivery", {F_ID, {0}}},
+    {"delivery.cancel_confirm", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM,
      "confirm a cancellation request", {F_ID, {0}}},
-    {"delivery.cancel_reject", "delivery", true, false, ROLE_DELIVERY | ROLE_SYSTEM,
+    {"delivery.cancel_reject", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM,
      "reject a cancellation request", {F_ID, {0}}},
-    {"delivery.cancel_request", "delivery", true, false, ROLE_SYSTEM,
+    {"delivery.cancel_request", "delivery", TX_ONE, false, ROLE_SYSTEM,
      "ask to cancel an order's delivery (refused once delivered)",
      {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
       {"by", FT_STR, FF_NONEMPTY, NULL},   /* who asked (role:subject), for the audit */
       {0}}},
-    {"delivery.auto", "delivery", false, false, ROLE_MANAGER | ROLE_DELIVERY,
+    {"delivery.auto", "delivery", TX_READ, false, ROLE_MANAGER | ROLE_DELIVERY,
      "play the delivery team automatically",
      {{"enabled", FT_BOOL, FF_REQUIRED, NULL}, {"delay_ms", FT_INT, FF_NONNEG, NULL}, {0}}},
 
-    {"view.catalog", "view", false, false, ROLE_ANY, "the catalog view (read model)",
+    {"view.catalog", "view", TX_READ, false, ROLE_ANY, "the catalog view (read model)",
      {{"search", FT_STR, 0, NULL}, {0}}},
-    {"view.myorders", "view", false, false, ROLE_ANY, "my orders (read model)",
+    {"view.myorders", "view", TX_READ, false, ROLE_ANY, "my orders (read model)",
      {{"customer", FT_INT, FF_POSITIVE, "customerid"}, {0}}},
 };
 
@@ -629,19 +629,72 @@ char *xstrdup(const char *s) { return proto_nonnull(strdup(s)); }
 
 /* ---- Events ---- */
 
-static const char *event_types[] = {
-    "CustomerRegistered", "CustomerUpdated", "CustomerWithdrawn", "FoodRegistered",
-    "FoodUpdated", "FoodDeleted", "StockChanged", "FoodSoldOut", "Ordered", "Paid",
-    "DeliveryReceived", "DeliveryConfirmed", "Shipped", "Delivered", "CancelRequested",
-    "CancelRejected", "DeliveryCanceled", "PaymentCancelled", "OrderCancelled",
+/* The event schemas (SPEC "Event types"): each type, its publisher and the
+ * members it must carry besides the envelope (an aggregate id first). */
+static const struct {
+    const char *type;
+    const char *publisher;
+    const char *fields;       /* space-separated */
+} event_types[] = {
+    {"CustomerRegistered", "customer",
+     "customerId name phone address age status created_at updated_at"},
+    {"CustomerUpdated", "customer", "customerId"},
+    {"CustomerWithdrawn", "customer", "customerId"},
+    {"FoodRegistered", "catalog", "foodId name price stock"},
+    {"FoodUpdated", "catalog", "foodId name price stock"},
+    {"FoodDeleted", "catalog", "foodId name"},
+    {"StockChanged", "catalog", "foodId stock delta reason"},
+    {"FoodSoldOut", "catalog", "foodId name"},
+    {"Ordered", "order",
+     "orderId customerId customerid foodId foodcaltalogid foodName customerName address qty "
+     "price amount status"},
+    {"OrderCancelled", "order", "orderId customerId status"},
+    {"Paid", "payment", "orderId customerId amount"},
+    {"PaymentCancelled", "payment", "orderId customerId amount reason"},
+    {"DeliveryReceived", "delivery", "orderId deliveryId customerId foodId qty address status"},
+    {"DeliveryConfirmed", "delivery", "orderId deliveryId customerId status"},
+    {"Shipped", "delivery", "orderId deliveryId customerId status"},
+    {"Delivered", "delivery", "orderId deliveryId customerId status"},
+    {"CancelRequested", "delivery", "orderId deliveryId customerId status"},
+    {"CancelRejected", "delivery", "orderId deliveryId customerId status"},
+    {"DeliveryCanceled", "delivery", "orderId deliveryId customerId status"},
 };
+
+static int event_index(const char *type)
+{
+    for (size_t i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
+        if (strcmp(event_types[i].type, type) == 0)
+            return (int)i;
+    return -1;
+}
 
 bool proto_event_known(const char *type)
 {
-    for (size_t i = 0; i < sizeof event_types / sizeof event_types[0]; i++)
-        if (strcmp(event_types[i], type) == 0)
-            return true;
-    return false;
+    return event_index(type) >= 0;
+}
+
+int proto_event_schema_check(const char *publisher, const char *type, const json_t *ev,
+                             char *missing, size_t cap)
+{
+    int i = event_index(type);
+    snprintf(missing, cap, "%s", "");
+    (void)publisher;   /* a test's outbox publishes as another name */
+    if (i < 0) {
+        snprintf(missing, cap, "a known eventType (%s is not one)", type);
+        return -1;
+    }
+    for (const char *f = event_types[i].fields; *f;) {
+        size_t n = strcspn(f, " ");
+        char name[48];
+        snprintf(name, sizeof name, "%.*s", (int)n, f);
+        if (!json_object_get(ev, name)) {
+            snprintf(missing, cap, "%s", name);
+            return -1;
+        }
+        f += n;
+        f += strspn(f, " ");
+    }
+    return 0;
 }
 
 int proto_event_check(const json_t *ev)

@@ -82,10 +82,22 @@ enum {
     ROLE_ANY      = 0xf,
 };
 
+/* How a command writes, which says how the pipeline deduplicates it. */
+typedef enum {
+    TX_READ = 0,   /* reads only: answered again on a retry */
+    TX_ONE,        /* one write transaction: the change, its events and the
+                    * record of its request id commit together; a retry gets
+                    * the recorded answer */
+    TX_SAGA,       /* writes through calls to other services (order.place,
+                    * order.cancel): the handler opens its own transactions and
+                    * deduplicates by its own log and by passing the request id
+                    * on to the services it calls */
+} proto_tx_t;
+
 typedef struct {
     const char *name;         /* e.g. "catalog.add" */
     const char *service;      /* the service that answers it; "*" = every service */
-    bool writes;              /* runs in a write transaction; retried ids are deduplicated */
+    proto_tx_t tx;            /* TX_READ, or how it writes */
     bool any_field;           /* at least one optional field must be present (updates) */
     unsigned roles;           /* roles allowed to call it */
     const char *summary;
@@ -94,6 +106,8 @@ typedef struct {
 
 /* Returns the command or NULL when unknown. */
 const proto_cmd_t *proto_cmd_find(const char *name);
+/* Does cmd change state (TX_ONE or TX_SAGA)? */
+static inline bool proto_cmd_writes(const proto_cmd_t *cmd) { return cmd->tx != TX_READ; }
 /* Iterate: returns NULL past the last command. */
 const proto_cmd_t *proto_cmd_at(size_t i);
 
@@ -202,6 +216,12 @@ static inline const char *jstr(const json_t *o, const char *k)
 
 /* Known event types (DESIGN section 3). Returns true when known. */
 bool proto_event_known(const char *type);
+
+/* Does ev carry every member its type's schema names (SPEC "Event types"),
+ * and is type an event of publisher? 0, or -1 with the missing member's
+ * name in missing. */
+int proto_event_schema_check(const char *publisher, const char *type, const json_t *ev,
+                             char *missing, size_t cap);
 
 /* Check the event envelope: eventType, publisher, seq >= 1, eventId, timestamp.
  * Returns 0 or -1. */

@@ -26,6 +26,9 @@
 #include "unit.h"
 #include "zio.h"
 
+/* The fields a FoodRegistered event must carry (its schema). */
+#define FOOD_FIELDS() json_pack("{s:s, s:i, s:i}", "name", "x", "price", 1, "stock", 1)
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -397,9 +400,11 @@ static void test_outbox(void)
               bus_emit(bus, "FoodRegistered", "foodId", 7,
                        json_pack("{s:s, s:i, s:i}", "name", "kimbap", "price", 3000, "stock", 5)), 0);
     CHECK_INT("bus_emit StockChanged",
-              bus_emit(bus, "StockChanged", "foodId", 7, json_pack("{s:i, s:i}", "stock", 4, "delta", -1)), 0);
+              bus_emit(bus, "StockChanged", "foodId", 7,
+                       json_pack("{s:i, s:i, s:s}", "stock", 4, "delta", -1, "reason", "order")), 0);
     CHECK_INT("bus_emit FoodSoldOut (no fields, no aggregate)",
-              bus_emit(bus, "FoodSoldOut", NULL, 0, NULL), 0);
+              bus_emit(bus, "FoodSoldOut", NULL, 0,
+                       json_pack("{s:i, s:s}", "foodId", 7, "name", "kimbap")), 0);
     CHECK_INT("db_commit", db_commit(db), 0);
     CHECK_INT("bus_last_seq", bus_last_seq(bus), 3);
     json_t *all = bus_since(bus, 0, 100);
@@ -478,8 +483,9 @@ static void test_outbox(void)
         CHECK_INT("db_begin", db_begin(db), 0);
         CHECK_INT("bus_emit with envelope keys in fields",
                   bus_emit(bus, "FoodUpdated", "foodId", 8,
-                           json_pack("{s:i, s:s, s:s, s:s, s:i, s:i}", "seq", 99, "publisher", "evil",
-                                     "eventType", "Paid", "eventId", "x", "id", 5, "foodId", 6)), 0);
+                           json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:s, s:i, s:i}", "seq", 99,
+                                     "publisher", "evil", "eventType", "Paid", "eventId", "x",
+                                     "id", 5, "foodId", 6, "name", "x", "price", 1, "stock", 1)), 0);
         CHECK_INT("db_commit", db_commit(db), 0);
         json_t *r = bus_since(bus, 3, 10);
         json_t *ev = json_array_get(json_object_get(r, "events"), 0);
@@ -495,16 +501,39 @@ static void test_outbox(void)
 
     json_decref(all);
 
+    case_begin("outbox: bus_emit refuses an event its schema does not allow, and writes nothing");
+    {
+        long long before = bus_last_seq(bus);
+        CHECK_INT("db_begin", db_begin(db), 0);
+        CHECK_INT("FoodRegistered without price and stock",
+                  bus_emit(bus, "FoodRegistered", "foodId", 30, json_pack("{s:s}", "name", "x")), -1);
+        /* What a failed json_pack hands over: NULL, never an envelope-only event. */
+        CHECK_INT("FoodSoldOut with NULL fields (a failed json_pack)",
+                  bus_emit(bus, "FoodSoldOut", "foodId", 30, NULL), -1);
+        CHECK_INT("an unknown event type", bus_emit(bus, "FoodStolen", "foodId", 30, json_object()), -1);
+        CHECK_INT("CustomerWithdrawn needs nothing but its aggregate",
+                  bus_emit(bus, "CustomerWithdrawn", "customerId", 3, NULL), 0);
+        db_rollback(db);
+        CHECK_INT("bus_last_seq unchanged", bus_last_seq(bus), before);
+        char missing[64];
+        json_t *ev = json_pack("{s:i, s:s, s:i}", "foodId", 1, "name", "x", "price", 2);
+        CHECK_INT("proto_event_schema_check without stock",
+                  proto_event_schema_check("catalog", "FoodUpdated", ev, missing, sizeof missing), -1);
+        CHECK_STR("the missing member is named", missing, "stock");
+        json_decref(ev);
+    }
+    case_end();
+
     case_begin("outbox: a rolled-back transaction leaves no event and no gap");
     {
         CHECK_INT("db_begin", db_begin(db), 0);
-        CHECK_INT("bus_emit 1 (rolled back)", bus_emit(bus, "FoodDeleted", "foodId", 9, NULL), 0);
-        CHECK_INT("bus_emit 2 (rolled back)", bus_emit(bus, "FoodDeleted", "foodId", 10, NULL), 0);
+        CHECK_INT("bus_emit 1 (rolled back)", bus_emit(bus, "FoodDeleted", "foodId", 9, json_pack("{s:s}", "name", "x")), 0);
+        CHECK_INT("bus_emit 2 (rolled back)", bus_emit(bus, "FoodDeleted", "foodId", 10, json_pack("{s:s}", "name", "x")), 0);
         db_rollback(db);
         CHECK_INT("bus_last_seq after rollback", bus_last_seq(bus), 4);
         CHECK_INT("rows in bus_outbox", q_int(db, "SELECT COUNT(*) FROM bus_outbox", NULL, -1), 4);
         CHECK_INT("db_begin", db_begin(db), 0);
-        CHECK_INT("bus_emit after rollback", bus_emit(bus, "FoodDeleted", "foodId", 11, NULL), 0);
+        CHECK_INT("bus_emit after rollback", bus_emit(bus, "FoodDeleted", "foodId", 11, json_pack("{s:s}", "name", "x")), 0);
         CHECK_INT("db_commit", db_commit(db), 0);
         json_t *r = bus_since(bus, 0, 100);
         json_t *e = json_object_get(r, "events");
@@ -525,20 +554,20 @@ static void test_outbox(void)
         CHECK_INT("create table", db_exec(db, "CREATE TABLE things(id INTEGER PRIMARY KEY)"), 0);
         CHECK_INT("db_begin", db_begin(db), 0);
         CHECK_INT("insert", db_exec(db, "INSERT INTO things(id) VALUES(1)"), 0);
-        CHECK_INT("bus_emit", bus_emit(bus, "FoodRegistered", "foodId", 1, NULL), 0);
+        CHECK_INT("bus_emit", bus_emit(bus, "FoodRegistered", "foodId", 1, FOOD_FIELDS()), 0);
         db_rollback(db);
         CHECK_INT("rolled back: things", q_int(db, "SELECT COUNT(*) FROM things", NULL, -1), 0);
         CHECK_INT("rolled back: last seq", bus_last_seq(bus), 5);
         CHECK_INT("db_begin", db_begin(db), 0);
         CHECK_INT("insert", db_exec(db, "INSERT INTO things(id) VALUES(2)"), 0);
-        CHECK_INT("bus_emit", bus_emit(bus, "FoodRegistered", "foodId", 2, NULL), 0);
+        CHECK_INT("bus_emit", bus_emit(bus, "FoodRegistered", "foodId", 2, FOOD_FIELDS()), 0);
         CHECK_INT("db_commit", db_commit(db), 0);
         CHECK_INT("committed: things", q_int(db, "SELECT COUNT(*) FROM things", NULL, -1), 1);
         CHECK_INT("committed: last seq", bus_last_seq(bus), 6);
         /* A failing statement inside the transaction: the caller rolls back,
          * and the event goes with it. */
         CHECK_INT("db_begin", db_begin(db), 0);
-        CHECK_INT("bus_emit", bus_emit(bus, "FoodRegistered", "foodId", 3, NULL), 0);
+        CHECK_INT("bus_emit", bus_emit(bus, "FoodRegistered", "foodId", 3, FOOD_FIELDS()), 0);
         CHECK("duplicate insert fails", db_exec(db, "INSERT INTO things(id) VALUES(2)") != 0);
         db_rollback(db);
         CHECK_INT("after a failed change: last seq", bus_last_seq(bus), 6);
@@ -556,7 +585,7 @@ static void test_outbox(void)
         } else {
             CHECK_INT("bus_last_seq after reopen", bus_last_seq(bus), 6);
             CHECK_INT("db_begin", db_begin(db), 0);
-            CHECK_INT("bus_emit", bus_emit(bus, "FoodDeleted", "foodId", 2, NULL), 0);
+            CHECK_INT("bus_emit", bus_emit(bus, "FoodDeleted", "foodId", 2, json_pack("{s:s}", "name", "x")), 0);
             CHECK_INT("db_commit", db_commit(db), 0);
             CHECK_INT("next seq", bus_last_seq(bus), 7);
             json_t *h = bus_health(bus);
@@ -600,11 +629,13 @@ static void test_outbox(void)
         CHECK_INT("heartbeat seq (bus_tick flushed event 7 first)", hb_seq, 7);
         /* A rolled-back event, then two committed ones. */
         db_begin(db);
-        bus_emit(bus, "FoodDeleted", "foodId", 99, NULL);
+        bus_emit(bus, "FoodDeleted", "foodId", 99, json_pack("{s:s}", "name", "x"));
         db_rollback(db);
         db_begin(db);
-        bus_emit(bus, "FoodRegistered", "foodId", 20, json_pack("{s:s}", "name", "toast"));
-        bus_emit(bus, "StockChanged", "foodId", 20, json_pack("{s:i}", "stock", 3));
+        bus_emit(bus, "FoodRegistered", "foodId", 20,
+                 json_pack("{s:s, s:i, s:i}", "name", "toast", "price", 1, "stock", 3));
+        bus_emit(bus, "StockChanged", "foodId", 20,
+                 json_pack("{s:i, s:i, s:s}", "stock", 3, "delta", 0, "reason", "manager"));
         CHECK_INT("db_commit", db_commit(db), 0);
         bus_flush(bus);
         static const char *const want_topic[] = {"tpub.FoodRegistered", "tpub.StockChanged"};
