@@ -42,9 +42,10 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
+SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
 .PHONY: all run check check-san check-valgrind bench install uninstall clean deps
-all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS)
+all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS) $(SYSTEMD_UNITS)
 
 deps:
 	@scripts/deps.sh
@@ -63,6 +64,17 @@ $(BUILD)/counterd: $(BACKEND_OBJ) $(PROTO_OBJ) $(BUILD)/backend/counterd.o
 
 $(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The systemd units, ready to install (see scripts/systemd/counterd@.service):
+# counter.target wants one counterd@ per service of `counterd --list`.
+$(BUILD)/systemd/counter.target: scripts/systemd/counter.target.in scripts/systemd/gen-target.sh \
+                                 $(BUILD)/counterd
+	@mkdir -p $(dir $@)
+	scripts/systemd/gen-target.sh $(BUILD)/counterd $< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # The unit tests share tests/unit/unit.h.
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \

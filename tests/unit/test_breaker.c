@@ -69,6 +69,20 @@ static breaker_t *opened_at_1000(void)
     return b;
 }
 
+/* At `now`, the half-open breaker lets exactly TRIALS calls go through and
+ * refuses the next one. */
+static void take_trials(breaker_t *b, long long now)
+{
+    long retry;
+    for (int i = 1; i <= TRIALS; i++)
+        if (!allow(b, now, &retry))
+            case_fail("trial %d at %lld: refused (retry %ld), expected to go through", i, now,
+                      retry);
+    if (allow(b, now, &retry))
+        case_fail("a call after the %d trials at %lld: let through, expected refused", TRIALS,
+                  now);
+}
+
 /* ---- closed ------------------------------------------------------------- */
 
 static void test_closed(void)
@@ -229,8 +243,7 @@ static void test_half_open(void)
 
     case_begin("half-open -> closed after `trials` successes");
     b = opened_at_1000();
-    CHECK_INT("trial 1", allow(b, t, &retry), 1);
-    CHECK_INT("trial 2", allow(b, t, &retry), 1);
+    take_trials(b, t);
     breaker_record(b, t + 5, 1, 5);
     CHECK_STR("state after one success of two", breaker_state(b), "half-open");
     CHECK_INT("no third call after one success", allow(b, t + 6, &retry), 0);
@@ -250,8 +263,7 @@ static void test_half_open(void)
 
     case_begin("half-open -> open again on one failure, with a new cool-down");
     b = opened_at_1000();
-    CHECK_INT("trial 1", allow(b, t, &retry), 1);
-    CHECK_INT("trial 2", allow(b, t, &retry), 1);
+    take_trials(b, t);
     breaker_record(b, t + 10, 1, 5);
     breaker_record(b, t + 20, 0, 5);
     CHECK_STR("state after a success then a failure", breaker_state(b), "open");
@@ -260,9 +272,7 @@ static void test_half_open(void)
     CHECK_INT("retry hint from the new opening", retry, OPEN_MS - 100);
     /* The next cool-down ends open_ms after the failure, and gives fresh trials. */
     CHECK_INT("peek 1 ms before the new end", peek(b, t + 20 + OPEN_MS - 1, &retry), 1);
-    CHECK_INT("second half-open, trial 1", allow(b, t + 20 + OPEN_MS, &retry), 1);
-    CHECK_INT("second half-open, trial 2", allow(b, t + 20 + OPEN_MS, &retry), 1);
-    CHECK_INT("second half-open, a third call", allow(b, t + 20 + OPEN_MS, &retry), 0);
+    take_trials(b, t + 20 + OPEN_MS);
     /* Its trials count afresh: the success of the first half-open is forgotten. */
     breaker_record(b, t + 30 + OPEN_MS, 1, 5);
     CHECK_STR("second half-open after one success of two", breaker_state(b), "half-open");
