@@ -41,11 +41,12 @@ PROTO_OBJ   := $(call obj,$(PROTO_SRC))
 BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
-UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
+UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
+SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
 .PHONY: all run check check-san check-valgrind bench install uninstall clean deps
-all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS)
+all: $(BUILD)/counter $(BUILD)/counterd $(UNIT_TESTS) $(TOOLS) $(SYSTEMD_UNITS)
 
 deps:
 	@scripts/deps.sh
@@ -65,13 +66,29 @@ $(BUILD)/counterd: $(BACKEND_OBJ) $(PROTO_OBJ) $(BUILD)/backend/counterd.o
 $(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The systemd units, ready to install (see scripts/systemd/counterd@.service):
+# counter.target wants one counterd@ per service of `counterd --list`.
+$(BUILD)/systemd/counter.target: scripts/systemd/counter.target.in scripts/systemd/gen-target.sh \
+                                 $(BUILD)/counterd
+	@mkdir -p $(dir $@)
+	scripts/systemd/gen-target.sh $(BUILD)/counterd $< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 # The unit tests share tests/unit/unit.h.
-$(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o: tests/unit/unit.h
+$(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
+$(BUILD)/tests/unit/test_breaker.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The breaker is pure logic: its object and proto's (proto_oom, jint).
+$(BUILD)/tests/test_breaker: $(BUILD)/tests/unit/test_breaker.o $(BUILD)/backend/breaker.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)

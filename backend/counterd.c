@@ -1,10 +1,16 @@
 /*
- * counterd.c - one backend worker: `counterd SERVICE`.
+ * counterd.c - one backend worker: `counterd SERVICE`; `counterd --list`
+ * prints the services, one per line, in start order.
  *
  * Holds an exclusive lock on $COUNTER_HOME/run/SERVICE.lock for its whole life
  * (a second copy refuses to start; a killed one releases it at once) and writes
  * its pid into that lock file for `counter backend stop`.
+ *
+ * The list of services is config_services[] (proto/config.c), the one place
+ * it is defined; `defs` below only maps a name to its definition, and every
+ * start checks that the two name the same services.
  */
+#include "config.h"
 #include "log.h"
 #include "service.h"
 
@@ -18,24 +24,72 @@
 #include <time.h>
 #include <unistd.h>
 
-static const svc_def_t *const services[] = {&svc_customer, &svc_catalog, &svc_payment,
-                                            &svc_delivery, &svc_order,   &svc_view,
-                                            NULL};
+/* Each service's definition, looked up by name (order does not matter). */
+static const svc_def_t *const defs[] = {&svc_customer, &svc_catalog, &svc_payment,
+                                        &svc_delivery, &svc_order,   &svc_view};
+#define NDEFS (sizeof defs / sizeof defs[0])
+
+static const svc_def_t *def_named(const char *name)
+{
+    for (size_t i = 0; i < NDEFS; i++)
+        if (strcmp(defs[i]->name, name) == 0)
+            return defs[i];
+    return NULL;
+}
+
+/* 0 when config_services and defs name the same services; else says which
+ * differs on stderr and returns -1 (a build whose lists drifted). */
+static int defs_match_config(void)
+{
+    size_t n = 0;
+    int rc = 0;
+    for (; config_services[n]; n++)
+        if (!def_named(config_services[n])) {
+            fprintf(stderr, "counterd: service %s (config_services) has no definition\n",
+                    config_services[n]);
+            rc = -1;
+        }
+    for (size_t i = 0; i < NDEFS; i++)
+        if (!config_service_known(defs[i]->name)) {
+            fprintf(stderr, "counterd: service %s is defined but not in config_services\n",
+                    defs[i]->name);
+            rc = -1;
+        }
+    if (rc == 0 && n != NDEFS) {
+        fprintf(stderr, "counterd: config_services names %zu services, %zu are defined\n", n,
+                NDEFS);
+        rc = -1;
+    }
+    return rc;
+}
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: counterd SERVICE   (customer, catalog, payment, delivery, order, view)\n");
+    fprintf(stderr, "usage: counterd SERVICE | --list\nSERVICE is one of:");
+    for (int i = 0; config_services[i]; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", config_services[i]);
+    fprintf(stderr, "\n");
     return 2;
+}
+
+/* `counterd --list`: the services in start order, one per line. */
+static int list_services(void)
+{
+    for (int i = 0; config_services[i]; i++)
+        if (printf("%s\n", config_services[i]) < 0)
+            return 1;
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
+    if (defs_match_config() != 0)
+        return 1;
     if (argc != 2)
         return usage();
-    const svc_def_t *def = NULL;
-    for (int i = 0; services[i]; i++)
-        if (strcmp(services[i]->name, argv[1]) == 0)
-            def = services[i];
+    if (strcmp(argv[1], "--list") == 0)
+        return list_services();
+    const svc_def_t *def = config_service_known(argv[1]) ? def_named(argv[1]) : NULL;
     if (!def)
         return usage();
     log_init(def->name);

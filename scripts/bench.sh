@@ -49,6 +49,9 @@ done
 for tool in jq awk flock; do
     command -v "$tool" >/dev/null || { echo "bench.sh: '$tool' is needed (apt-get install $tool)" >&2; exit 2; }
 done
+# The services, in start order, from their one list (proto/config.c).
+SERVICE_LIST=$("$COUNTERD" --list) || { echo "bench.sh: $COUNTERD --list failed" >&2; exit 2; }
+mapfile -t SERVICES <<<"$SERVICE_LIST"
 
 export TZ=UTC LC_ALL=C
 export COUNTERD
@@ -136,7 +139,6 @@ counter backend start >/dev/null || die "the backend does not start (see the log
 wait_settled 15 || die "the backend is not healthy after start"
 declare -A PID
 while IFS=$'\t' read -r svc pid; do PID[$svc]=$pid; done < <(status_json | jq -r '.[] | [.service, .pid] | @tsv')
-SERVICES=(customer catalog payment delivery order view)
 for s in "${SERVICES[@]}"; do
     [ -n "${PID[$s]:-}" ] || die "no pid for the $s worker"
 done
@@ -188,6 +190,20 @@ run_loadgen() {
     fi
 }
 
+# loadgen_figures FILE PREFIX WHAT: log loadgen's JSON line in FILE (WHAT
+# names the run) and set PREFIX_RATE (placed/s), PREFIX_PLACED, PREFIX_P50,
+# PREFIX_P99, PREFIX_MAX (latencies, ms) and PREFIX_REJECTS ("reason=n,..."
+# or "none") from it.
+loadgen_figures() {
+    local file=$1 p=$2 what=$3 json
+    json=$(cat "$file")
+    log "$what: $json"
+    IFS=$'\t' read -r "${p}_RATE" "${p}_PLACED" "${p}_P50" "${p}_P99" "${p}_MAX" "${p}_REJECTS" < <(
+        jq -r '[.placed_per_s, .placed, .latency_p50_ms, .latency_p99_ms, .latency_max_ms,
+                (.rejects | to_entries | map("\(.key)=\(.value)") | join(",") | if . == "" then "none" else . end)]
+               | map(tostring) | @tsv' <<<"$json") || die "cannot read loadgen's figures in $file"
+}
+
 # Deliveries the auto mode still has to move: each order has 4 delivery
 # events (received, confirmed, shipped, delivered) and the bench cancels none.
 delivery_backlog() {   # STATUS_JSON -> events still to come
@@ -214,14 +230,7 @@ cpu0=$(cpu_snapshot); m0=$(machine_snapshot); t0=$(now_ms)
 run_loadgen "$BENCH_HOME/tp.json" -c "$CLIENTS" -r 0 -d "$BENCH_SECONDS" -C "$CUSTOMERS" -F "$FOODS" ||
     die "loadgen (throughput) failed"
 t1=$(now_ms); m1=$(machine_snapshot); cpu1=$(cpu_snapshot)
-TP=$(cat "$BENCH_HOME/tp.json")
-log "throughput: $TP"
-TP_RATE=$(jq '.placed_per_s' <<<"$TP")
-TP_P50=$(jq '.latency_p50_ms' <<<"$TP")
-TP_P99=$(jq '.latency_p99_ms' <<<"$TP")
-TP_MAX=$(jq '.latency_max_ms' <<<"$TP")
-TP_PLACED=$(jq '.placed' <<<"$TP")
-TP_REJECTS=$(jq -r '.rejects | to_entries | map("\(.key)=\(.value)") | join(",") | if . == "" then "none" else . end' <<<"$TP")
+loadgen_figures "$BENCH_HOME/tp.json" TP throughput
 # CPU of the run, in % of one core: each worker, all of them, loadgen, the
 # whole machine (other programs included), and the workers' CPU per order.
 read -r TP_CPU TP_WORKERS_PCT TP_MS_PER_ORDER < <(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" \
@@ -262,13 +271,7 @@ DL_RATE=$(awk -v n="$(( DL_SEQ1 - DL_SEQ0 ))" -v a="$d0" -v b="$(now_ms)" 'BEGIN
 log "latency: loadgen -c $CLIENTS -r $BENCH_RATE -d 10"
 run_loadgen "$BENCH_HOME/lt.json" -c "$CLIENTS" -r "$BENCH_RATE" -d 10 -C "$CUSTOMERS" -F "$FOODS" ||
     die "loadgen (latency) failed"
-LT=$(cat "$BENCH_HOME/lt.json")
-log "latency: $LT"
-LT_RATE=$(jq '.placed_per_s' <<<"$LT")
-LT_PLACED=$(jq '.placed' <<<"$LT")
-LT_P50=$(jq '.latency_p50_ms' <<<"$LT")
-LT_P99=$(jq '.latency_p99_ms' <<<"$LT")
-LT_REJECTS=$(jq -r '.rejects | to_entries | map("\(.key)=\(.value)") | join(",") | if . == "" then "none" else . end' <<<"$LT")
+loadgen_figures "$BENCH_HOME/lt.json" LT latency
 wait_delivered 120 || log "warning: the backend did not settle within 120 s after the latency run"
 # The orders of that run are the newest LT_PLACED rows of my orders (order
 # ids grow, nothing else placed orders, and the view has caught up).
@@ -293,11 +296,7 @@ if awk -v r="$LT_RATE" -v o="$BENCH_RATE" 'BEGIN { exit !(r < 0.95 * o) }'; then
     log "latency: only $LT_RATE/s of $BENCH_RATE/s offered were placed; informational run at $LOW_RATE/s"
     run_loadgen "$BENCH_HOME/low.json" -c "$CLIENTS" -r "$LOW_RATE" -d 10 -C "$CUSTOMERS" -F "$FOODS" ||
         die "loadgen (latency at $LOW_RATE/s) failed"
-    LOW=$(cat "$BENCH_HOME/low.json")
-    log "latency at $LOW_RATE/s: $LOW"
-    LOW_PLACED_RATE=$(jq '.placed_per_s' <<<"$LOW")
-    LOW_P50=$(jq '.latency_p50_ms' <<<"$LOW")
-    LOW_P99=$(jq '.latency_p99_ms' <<<"$LOW")
+    loadgen_figures "$BENCH_HOME/low.json" LOW_RUN "latency at $LOW_RATE/s"
     wait_delivered 120 || log "warning: the backend did not settle within 120 s after the run at $LOW_RATE/s"
 fi
 
@@ -374,7 +373,7 @@ mark_rss=$(at_most "$RSS_MAX" "$T_RSS")
 LOW_LINES=
 if [ -n "$LOW_RATE" ]; then
     LOW_LINES="  note: saturated ($(fmt "$LT_RATE")/s placed of $BENCH_RATE/s offered): the placement latency above is mostly queueing"$'\n'
-    LOW_LINES+="  at $LOW_RATE/s offered (informational): $(fmt "$LOW_PLACED_RATE") placed/s, placement p50 $(fmt "$LOW_P50" 2) ms, p99 $(fmt "$LOW_P99" 2) ms"$'\n'
+    LOW_LINES+="  at $LOW_RATE/s offered (informational): $(fmt "$LOW_RUN_RATE") placed/s, placement p50 $(fmt "$LOW_RUN_P50" 2) ms, p99 $(fmt "$LOW_RUN_P99" 2) ms"$'\n'
 fi
 cat <<REPORT
 
@@ -405,7 +404,7 @@ SUMMARY+=" max_ms=$(fmt "$TP_MAX" 2) rejects=$TP_REJECTS worker_cpu_ms_per_order
 SUMMARY+=" | at_${BENCH_RATE}/s: placed_per_s=$(fmt "$LT_RATE") place_p50_ms=$(fmt "$LT_P50" 2)"
 SUMMARY+=" place_p99_ms=$(fmt "$LT_P99" 2) view_p50_ms=$VL_P50 view_p99_ms=$VL_P99"
 if [ -n "$LOW_RATE" ]; then
-    SUMMARY+=" | at_${LOW_RATE}/s: place_p50_ms=$(fmt "$LOW_P50" 2) place_p99_ms=$(fmt "$LOW_P99" 2)"
+    SUMMARY+=" | at_${LOW_RATE}/s: place_p50_ms=$(fmt "$LOW_RUN_P50" 2) place_p99_ms=$(fmt "$LOW_RUN_P99" 2)"
 fi
 SUMMARY+=" | catchup_events_per_s=$CU_RATE ($CU_EVENTS in ${CU_SECONDS}s)"
 SUMMARY+=" | rss_mb: ${RSS_LINE% } | audit=$AUDIT_VERDICT"

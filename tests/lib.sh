@@ -10,10 +10,12 @@
 #
 # Checks are soft: `fail` records a failure and the test goes on, so that one
 # run shows every broken behaviour; `finish` ends the test with the verdict.
-# Every failure prints what it got and what it expected.
+# Every failure prints what it got and what it expected. A test passes only if
+# it made at least one check and ended through `finish`.
 #
 # Variables:  COUNTER_BIN COUNTERD RAWSEND_BIN BUILD COUNTER_HOME SCRATCH
 #             TIME_SCALE (timeouts are multiplied by it: 3 under ASan)
+#             SANITIZER_BUILD (1 when the programs link ASan or UBSan)
 # Results of `run`: RUN_RC RUN_OUT RUN_ERR (and the files $SCRATCH/run.out/.err)
 
 set -u
@@ -29,13 +31,21 @@ RAWSEND_BIN=${RAWSEND_BIN:-$BUILD/tests/rawsend}
 export BUILD COUNTER_BIN COUNTERD RAWSEND_BIN
 export TZ=UTC LC_ALL=C.UTF-8
 
+# A sanitizer build (make SAN=1) links libasan/libubsan. Only there can a
+# program write a sanitizer report, so only there is "no sanitizer report" a
+# check (see ok_no_report).
+LIB_LINKED=$(ldd "$COUNTER_BIN" 2>/dev/null)
+SANITIZER_BUILD=0
+if printf '%s\n' "$LIB_LINKED" | grep -Eq 'lib(asan|ubsan)'; then
+    SANITIZER_BUILD=1
+fi
 if [ -z "${TIME_SCALE:-}" ]; then
     TIME_SCALE=1
-    if ldd "$COUNTER_BIN" 2>/dev/null | grep -q libasan; then
+    if printf '%s\n' "$LIB_LINKED" | grep -q libasan; then
         TIME_SCALE=3
     fi
 fi
-export TIME_SCALE
+export TIME_SCALE SANITIZER_BUILD
 
 for bin in "$COUNTER_BIN" "$COUNTERD" "$RAWSEND_BIN"; do
     if [ ! -x "$bin" ]; then
@@ -64,8 +74,9 @@ if [ -z "${LIB_TOOLS_ONLY:-}" ]; then
     mkdir -p "$SCRATCH"
 fi
 
-CHECKS=0
+CHECKS=0          # checks made: ok + fail (finish fails a test that made none)
 FAILURES=0
+LIB_FINISHED=0    # set by finish: a test that exits 0 without it failed
 FAILED_CHECKS=()
 RUN_RC=0
 RUN_OUT=
@@ -97,6 +108,18 @@ fail() {
     for line in "$@"; do
         printf '      %s\n' "$line"
     done
+}
+
+# ok_no_report DESC [valgrind]: the "no sanitizer report" check, made after
+# looking for reports and finding none. It counts as a passed check only in a
+# sanitizer build (with "valgrind", also when the workers run under memcheck:
+# VALGRIND=1); elsewhere nothing could have written a report, so it is a note.
+ok_no_report() {
+    if [ "$SANITIZER_BUILD" -eq 1 ] || { [ "${2:-}" = valgrind ] && [ "${VALGRIND:-0}" = 1 ]; }; then
+        ok "$1"
+    else
+        note "$1 (not a check: not a sanitizer build)"
+    fi
 }
 
 # Print a (possibly long) text indented, at most 15 lines.
@@ -371,16 +394,23 @@ view_caught_up() {
 # ---- the end -------------------------------------------------------------------
 
 # finish: stop the backend gracefully (so sanitizer reports are written), look
-# for sanitizer reports in the workers' logs, print the verdict and exit.
+# for sanitizer reports in the workers' logs, print the verdict and exit. A test
+# that made no check fails: it proved nothing.
 finish() {
     local rep
+    LIB_FINISHED=1
     reap_home "$TEST_HOME"
+    if [ "$CHECKS" -eq 0 ]; then
+        fail "the test made no check (no ok, fail or assert_* ran): it proves nothing"
+    fi
     rep=$(find "$TEST_HOME" -path '*/log/*.log' -exec \
         grep -l -E 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error:|== ERROR SUMMARY: [1-9]|definitely lost: [1-9]' {} + 2>/dev/null)
     if [ -n "$rep" ]; then
         fail "sanitizer reports in the workers' logs: $rep"
         # shellcheck disable=SC2086  # one or more file names
         grep -h -A 12 -E 'ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error:|== (Invalid|Conditional|Use of|Syscall param|ERROR SUMMARY: [1-9])|definitely lost: [1-9]' $rep | head -n 40 | sed 's/^/        /'
+    else
+        ok_no_report "no sanitizer report in the workers' logs" valgrind
     fi
     echo
     if [ "$FAILURES" -eq 0 ]; then
@@ -398,6 +428,10 @@ finish() {
 lib_cleanup() {
     local rc=$? j
     trap - EXIT INT TERM
+    if [ "$rc" -eq 0 ] && [ "$LIB_FINISHED" -eq 0 ]; then
+        echo "FAIL: the test ended without calling finish (no verdict; $CHECKS checks made)"
+        rc=1
+    fi
     for j in $(jobs -p); do
         kill "$j" 2>/dev/null
     done

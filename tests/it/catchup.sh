@@ -86,7 +86,17 @@ else
     fail "the burst was over before the kill: the test did not test a kill mid-burst"
 fi
 backend_start view
-if [ "$(lock_pid view)" != "$view_pid" ]; then ok "a new view worker runs"; else fail "the old view still runs"; fi
+new_view_pid=$(lock_pid view)
+pid_problems=()
+[[ $view_pid =~ ^[1-9][0-9]*$ ]] || pid_problems+=("the killed view's pid '$view_pid' is not a pid")
+[[ $new_view_pid =~ ^[1-9][0-9]*$ ]] || pid_problems+=("the new view's pid '$new_view_pid' is not a pid")
+[ "$new_view_pid" != "$view_pid" ] || pid_problems+=("the same pid before and after: the old view still runs")
+kill -0 "$new_view_pid" 2>/dev/null || pid_problems+=("no process $new_view_pid")
+if [ ${#pid_problems[@]} -eq 0 ]; then
+    ok "a new view worker runs (pid $view_pid killed, pid $new_view_pid alive)"
+else
+    fail "a new view worker runs" "${pid_problems[@]}"
+fi
 note "the view restarted at catalog seq $(catalog_last_seq)"
 wait "$burst"
 assert_eq "$?" 0 "the burst of 600 changes succeeded"
