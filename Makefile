@@ -40,7 +40,7 @@ PROTO_OBJ   := $(call obj,$(PROTO_SRC))
 BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
-UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
+UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_config
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 
 .PHONY: all run check check-san check-valgrind bench install uninstall clean deps
@@ -65,9 +65,13 @@ $(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The unit tests share tests/unit/unit.h.
-$(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o: tests/unit/unit.h
+$(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
+    $(BUILD)/tests/unit/test_config.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_OBJ)

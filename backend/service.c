@@ -286,7 +286,7 @@ static void prune(service_t *svc)
         return;
     svc->sh->next_prune = now + 60000;
     sqlite3_stmt *st = db_stmt(svc->db, SQL_REQ_PRUNE);
-    long long keep_ms = config_get_long(svc->cfg, "requests.keep_ms", 24L * 3600 * 1000);
+    long long keep_ms = config_int(svc->cfg, "requests.keep_ms");
     if (st && sqlite3_bind_int64(st, 1, proto_now_ms() - keep_ms) == SQLITE_OK)
         (void)db_step_done(st);
 }
@@ -588,7 +588,7 @@ int service_run(const svc_def_t *def, config_t *cfg)
         log_error("data path too long");
         return 1;
     }
-    const char *sync = config_get(cfg, "sqlite.synchronous", "NORMAL");
+    const char *sync = config_str(cfg, "sqlite.synchronous");
     svc.db = db_open(path, sync, err, sizeof err);
     if (!svc.db) {
         log_error("%s", err);
@@ -628,7 +628,7 @@ int service_run(const svc_def_t *def, config_t *cfg)
         goto out;
     }
     snprintf(key, sizeof key, "%s.threads", def->name);
-    long want = config_get_long(cfg, key, def->threads);
+    long want = config_int(cfg, key);
     if (want < 0 || want > MAX_WORKERS) {
         log_error("%s must be 0-%d", key, MAX_WORKERS);
         goto out;
