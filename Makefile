@@ -41,7 +41,8 @@ PROTO_OBJ   := $(call obj,$(PROTO_SRC))
 BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
-UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker
+UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
+               $(BUILD)/tests/test_config
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
@@ -79,9 +80,12 @@ $(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
 
 # The unit tests share tests/unit/unit.h.
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
-$(BUILD)/tests/unit/test_breaker.o: tests/unit/unit.h
+    $(BUILD)/tests/unit/test_breaker.o $(BUILD)/tests/unit/test_config.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_config: $(BUILD)/tests/unit/test_config.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_OBJ)

@@ -360,6 +360,6 @@ void request_log_prune(service_t *svc)
     if (now < svc->sh->next_prune)
         return;
     svc->sh->next_prune = now + 60000;
-    long long keep_ms = config_get_long(svc->cfg, "requests.keep_ms", 24L * 3600 * 1000);
+    long long keep_ms = config_int(svc->cfg, "requests.keep_ms");
     (void)db_run(svc->db, SQL_REQ_PRUNE, "i", proto_now_ms() - keep_ms);
 }

@@ -337,7 +337,7 @@ static int open_main(runtime_t *rt, const svc_def_t *def)
         log_error("data path too long");
         return -1;
     }
-    rt->synchronous = config_get(svc->cfg, "sqlite.synchronous", "NORMAL");
+    rt->synchronous = config_str(svc->cfg, "sqlite.synchronous");
     svc->db = db_open(rt->path, rt->synchronous, err, sizeof err);
     if (!svc->db) {
         log_error("%s", err);
@@ -401,7 +401,7 @@ static int start_threads(runtime_t *rt)
     const svc_def_t *def = rt->main.def;
     char key[64];
     snprintf(key, sizeof key, "%s.threads", def->name);
-    long want = config_get_long(rt->main.cfg, key, def->threads);
+    long long want = config_int(rt->main.cfg, key);
     if (want < 0 || want > MAX_WORKERS) {
         log_error("%s must be 0-%d", key, MAX_WORKERS);
         return -1;

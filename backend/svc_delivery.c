@@ -285,8 +285,8 @@ static void health(service_t *svc, json_t *h)
 static int start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
-    atomic_store(&autoplay.enabled, config_get_long(cfg, "delivery.auto", 0) != 0);
-    atomic_store(&autoplay.delay_ms, config_get_long(cfg, "delivery.auto_ms", 1000));
+    atomic_store(&autoplay.enabled, config_bool(cfg, "delivery.auto"));
+    atomic_store(&autoplay.delay_ms, config_int(cfg, "delivery.auto_ms"));
     return bus_subscribe(service_bus(svc), "order", on_order, svc);
 }
 

@@ -866,11 +866,11 @@ static void thread_stop(service_t *svc)
 static int thread_start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
-    int t = (int)config_get_long(cfg, "order.call_timeout_ms", 1000);
+    int t = (int)config_int(cfg, "order.call_timeout_ms");
     calls.customer = connect_to(svc, "customer", t, 2);
     calls.catalog = connect_to(svc, "catalog", t, 2);
     calls.delivery = connect_to(svc, "delivery", t, 2);
-    calls.payment = connect_to(svc, "payment", (int)config_get_long(cfg, "breaker.timeout_ms", 1000), 1);
+    calls.payment = connect_to(svc, "payment", (int)config_int(cfg, "breaker.timeout_ms"), 1);
     if (!calls.customer || !calls.catalog || !calls.delivery || !calls.payment) {
         thread_stop(svc);
         return -1;
@@ -881,15 +881,15 @@ static int thread_start(service_t *svc)
 static int start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
-    order.breaker = breaker_new((int)config_get_long(cfg, "breaker.failures", 5),
-                                config_get_long(cfg, "breaker.slow_ms", 300),
-                                config_get_long(cfg, "breaker.open_ms", 3000),
-                                (int)config_get_long(cfg, "breaker.trials", 2));
-    snprintf(order.fault, sizeof order.fault, "%s", config_get(cfg, "fault", ""));
-    order.pay_limit = (int)config_get_long(cfg, "order.pay_concurrency", 4);
+    order.breaker = breaker_new((int)config_int(cfg, "breaker.failures"),
+                                config_int(cfg, "breaker.slow_ms"),
+                                config_int(cfg, "breaker.open_ms"),
+                                (int)config_int(cfg, "breaker.trials"));
+    snprintf(order.fault, sizeof order.fault, "%s", config_str(cfg, "fault"));
+    order.pay_limit = (int)config_int(cfg, "order.pay_concurrency");
     if (order.pay_limit < 1)
         order.pay_limit = 1;
-    order.saturated_ms = config_get_long(cfg, "order.pay_saturated_ms", 100);
+    order.saturated_ms = config_int(cfg, "order.pay_saturated_ms");
     /* The main thread's own calls: recovery and timers. */
     if (thread_start(svc) != 0)
         return -1;

@@ -220,9 +220,9 @@ static int on_delivery(void *arg, const char *publisher, const json_t *ev)
 static int start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
-    faults.latency_ms = config_get_long(cfg, "payment.latency_ms", 0);
-    faults.fail_ratio = config_get_long(cfg, "payment.fail_ratio", 0);
-    faults.decline = config_get_long(cfg, "payment.decline", 0) != 0;
+    faults.latency_ms = config_int(cfg, "payment.latency_ms");
+    faults.fail_ratio = config_int(cfg, "payment.fail_ratio");
+    faults.decline = config_bool(cfg, "payment.decline");
     return bus_subscribe(service_bus(svc), "delivery", on_delivery, svc);
 }
 

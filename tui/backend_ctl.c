@@ -158,7 +158,7 @@ static int start(cli_t *cli, const char *only)
         pids[n] = pid;
         started[n++] = s;
     }
-    long long deadline = proto_mono_ms() + config_get_long(cli->cfg, "backend.start_timeout_ms", 15000);
+    long long deadline = proto_mono_ms() + config_int(cli->cfg, "backend.start_timeout_ms");
     for (int i = 0; i < n; i++) {
         /* A worker that exited (bad config, already running) need not be
          * waited for: we spawned it, so waitpid says so at once. */

@@ -74,6 +74,7 @@ void cli_usage(FILE *out)
           "  audit [--wait SECONDS]               check the shop's consistency\n"
           "  events [--follow] [--from-beginning] every event as one JSON line\n"
           "  status                               health of every worker\n"
+          "  config                               the settings of counter.conf\n"
           "  backend start|stop|restart [SERVICE]\n"
           "  batch FILE|- [--keep-going]          one command per line\n"
           "\n"
@@ -480,6 +481,18 @@ static int cmd_batch(cli_t *cli, int argc, char **argv)
     return status;
 }
 
+int cli_config(cli_t *cli, int argc)
+{
+    if (argc != 1) {
+        cli_usage(stderr);
+        return EXIT_USAGE;
+    }
+    json_t *table = config_describe();
+    output_result(stdout, table, cli->json);
+    json_decref(table);
+    return EXIT_OKAY;
+}
+
 /* ---- dispatch ---- */
 
 int cli_run(cli_t *cli, int argc, char **argv)
@@ -503,6 +516,8 @@ int cli_run(cli_t *cli, int argc, char **argv)
         return cmd_batch(cli, argc, argv);
     if (strcmp(w, "audit") == 0)
         return cmd_audit(cli, argc, argv);
+    if (strcmp(w, "config") == 0)
+        return cli_config(cli, argc);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const struct route *r = &routes[i];
         if (strcmp(r->group, w) != 0)

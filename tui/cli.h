@@ -36,6 +36,10 @@ void *cli_ctx(cli_t *cli);
 int cli_call(cli_t *cli, const char *service, const char *cmd, const json_t *body, json_t **out,
              int quiet);
 
+/* `counter config`: every setting, its default, bounds and help, from the
+ * table in proto/config.c. Needs no config (so it helps mend a bad one). */
+int cli_config(cli_t *cli, int argc);
+
 /* audit.c: `counter audit [--wait SECONDS]`. */
 int cmd_audit(cli_t *cli, int argc, char **argv);
 

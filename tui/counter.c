@@ -49,13 +49,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "counter: --as wants ROLE:SUBJECT (customer:1, manager:lee, delivery:team)\n");
         return EXIT_USAGE;
     }
+    if (i < argc && !role && strcmp(argv[i], "config") == 0)
+        return cli_config(&cli, argc - i);
     char err[512];
     cli.cfg = config_load(NULL, 1, err, sizeof err);
     if (!cli.cfg) {
         fprintf(stderr, "counter: %s\n", err);
         return EXIT_USAGE;
     }
-    cli.timeout_ms = (int)config_get_long(cli.cfg, "client.timeout_ms", 700);
+    cli.timeout_ms = (int)config_int(cli.cfg, "client.timeout_ms");
     if (role && i < argc) {
         fprintf(stderr, "counter: --role opens the TUI; it takes no command\n");
         config_destroy(&cli.cfg);

@@ -1193,8 +1193,8 @@ int tui_main(cli_t *cli, const char *role)
         proto_oom();
     app->cli = cli;
     app->cfg = cli->cfg;
-    app->wait_warn_s = config_get_long(cli->cfg, "tui.wait_warn_s", 300);
-    app->wait_late_s = config_get_long(cli->cfg, "tui.wait_late_s", 900);
+    app->wait_warn_s = config_int(cli->cfg, "tui.wait_warn_s");
+    app->wait_late_s = config_int(cli->cfg, "tui.wait_late_s");
     proto_caller_t given;
     if (cli->caller_given && proto_caller_parse(cli->caller, &given) == 0 &&
         given.role == ROLE_CUSTOMER && atoll(given.subject) > 0)

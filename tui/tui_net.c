@@ -662,9 +662,9 @@ int net_init(app_t *app)
         if (!config_services[s] || strcmp(config_services[s], order[s]) != 0)
             return -1;
     app->ctx = cli_ctx(app->cli);
-    app->timeout_ms = (int)config_get_long(app->cfg, "tui.timeout_ms", 1000);
-    app->long_timeout_ms = (int)config_get_long(app->cfg, "tui.order_timeout_ms", 4000);
-    app->probe_ms = (int)config_get_long(app->cfg, "tui.probe_ms", 1000);
+    app->timeout_ms = (int)config_int(app->cfg, "tui.timeout_ms");
+    app->long_timeout_ms = (int)config_int(app->cfg, "tui.order_timeout_ms");
+    app->probe_ms = (int)config_int(app->cfg, "tui.probe_ms");
     for (int s = 0; s < NSVC; s++) {
         char ep[512];
         if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
