@@ -223,6 +223,21 @@ assert_eq "$(lock_pid catalog)" "$catalog_pid" "the catalog worker is the same p
 run rawsend catalog CTR1 health r-after $M '{}'
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" ok "raw: health answers ok after the 2 MB message"
 
+# ---- the catch-up socket: the same pipeline, events.since only ----------------
+SYNC=ipc://$COUNTER_HOME/run/catalog.sync
+raw_error bad_request "events.since only" "catch-up socket: a write command" \
+    "$SYNC" CTR1 catalog.add r-sync-add $M '{"name":"x","price":1,"stock":1}'
+raw_error bad_request "events.since only" "catch-up socket: health" "$SYNC" CTR1 health r-sync-h $M '{}'
+raw_error bad_request "5 frames, got 1" "catch-up socket: garbage" "$SYNC" 'garbage!'
+raw_error bad_request "after" "catch-up socket: events.since with a negative after" \
+    "$SYNC" CTR1 events.since r-sync-neg system:test '{"after":-1}'
+raw_error bad_request "unknown command 'customer.add' for catalog" "catch-up socket: another service's command" \
+    "$SYNC" CTR1 customer.add r-sync-other $M '{"name":"x"}'
+run rawsend "$SYNC" CTR1 events.since r-sync-ok system:test '{"after":0,"limit":2}'
+assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" ok "catch-up socket: events.since answers ok"
+assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 4p | jq -c '[.publisher, (.events | length), (.events[0].seq)]')" \
+    '["catalog",2,1]' "catch-up socket: the first two catalog events"
+
 # ---- nothing changed --------------------------------------------------------------
 assert_rc 0 "counter status: every worker alive" counter status
 snapshot "$SCRATCH/after"
