@@ -311,6 +311,7 @@ typedef struct {
     int background_running;
     void *backend;
     char path[4200];
+    char req_ep[512];            /* where SERVICE.req is bound, for the log */
     const char *synchronous;
 } runtime_t;
 
@@ -358,6 +359,7 @@ static int open_main(runtime_t *rt, const svc_def_t *def)
         log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return -1;
     }
+    snprintf(rt->req_ep, sizeof rt->req_ep, "%s", ep);
     snprintf(ep, sizeof ep, "inproc://%s-threads", def->name);
     rt->backend = zio_socket(svc->ctx, ZMQ_ROUTER, 0);
     if (!rt->backend || zmq_bind(rt->backend, ep) != 0) {
@@ -481,7 +483,8 @@ int service_run(const svc_def_t *def, config_t *cfg)
     }
     if (start_threads(&rt) != 0)
         goto out;
-    log_info("ready (%d request thread%s)", rt.nthreads, rt.nthreads == 1 ? "" : "s");
+    log_info("ready on %s (%d request thread%s)", rt.req_ep, rt.nthreads,
+             rt.nthreads == 1 ? "" : "s");
     static broker_t broker;
     broker = (broker_t){.svc = &rt.main, .backend = rt.backend, .nthreads = rt.nthreads};
     status = loop(&broker);
