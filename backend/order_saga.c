@@ -40,28 +40,28 @@
 #define REPLAY_WAIT_MS 15000
 #define PAY_SLOTS 64     /* more than request threads + main + background */
 
+/* The placement log: reading it, then its changes in the order they come. */
+static const char *SQL_P_KNOWN = "SELECT COUNT(*) FROM placements WHERE request_id = ?";
 static const char *SQL_P_BY_RID =
     "SELECT id, state, status, reply, caller, customer_id, food_id, qty FROM placements"
     " WHERE request_id = ?";
-static const char *SQL_P_ADD =
-    "INSERT INTO placements(request_id, caller, customer_id, food_id, qty, state, created_ms,"
-    " updated_ms) VALUES(?1,?2,?3,?4,?5,'started',?6,?6)";
-static const char *SQL_P_COMPENSATE =
-    "UPDATE placements SET state = 'compensate', pay_attempted = MAX(pay_attempted, ?2),"
-    " updated_ms = ?3 WHERE id = ?1";
-static const char *SQL_P_FINISH =
-    "UPDATE placements SET state = ?2, status = ?3, reply = ?4, updated_ms = ?5 WHERE id = ?1";
-static const char *SQL_P_KNOWN = "SELECT COUNT(*) FROM placements WHERE request_id = ?";
-static const char *SQL_P_PARK =
-    "UPDATE placements SET state = 'compensate', pay_attempted = MAX(pay_attempted, ?2),"
-    " status = ?3, reply = ?4, updated_ms = ?5 WHERE id = ?1";
-static const char *SQL_P_UNDONE =
-    "UPDATE placements SET released = MAX(released, ?2), voided = MAX(voided, ?3), updated_ms = ?4"
-    " WHERE id = ?1";
 static const char *SQL_P_OPEN =
     "SELECT id, state, pay_attempted, released, voided, status, reply FROM placements"
     " WHERE state IN ('started','reserved','compensate') AND (?1 OR state = 'compensate')"
     " ORDER BY id LIMIT 100";
+static const char *SQL_P_ADD =
+    "INSERT INTO placements(request_id, caller, customer_id, food_id, qty, state, created_ms,"
+    " updated_ms) VALUES(?1,?2,?3,?4,?5,'started',?6,?6)";
+/* To be undone (by recovery), with the answer given when there is one. */
+static const char *SQL_P_COMPENSATE =
+    "UPDATE placements SET state = 'compensate', pay_attempted = MAX(pay_attempted, ?2),"
+    " status = COALESCE(?3, status), reply = COALESCE(?4, reply), updated_ms = ?5 WHERE id = ?1";
+static const char *SQL_P_UNDONE =
+    "UPDATE placements SET released = MAX(released, ?2), voided = MAX(voided, ?3), updated_ms = ?4"
+    " WHERE id = ?1";
+static const char *SQL_P_FINISH =
+    "UPDATE placements SET state = ?2, status = ?3, reply = ?4, updated_ms = ?5 WHERE id = ?1";
+/* The order itself, stored in the transaction that finishes its placement. */
 static const char *SQL_O_ADD =
     "INSERT INTO orders(id, customer_id, customer_name, address, food_id, food_name, qty, price,"
     " amount, status, payment_status, delivery_status, created_at, updated_at)"
@@ -226,7 +226,8 @@ static int plog_start(placement_t *p)
  * pay_attempted. */
 static int plog_compensating(service_t *svc, long long id, int pay_attempted)
 {
-    return plog_change(svc, SQL_P_COMPENSATE, "iii", id, (long long)pay_attempted, proto_now_ms());
+    return plog_change(svc, SQL_P_COMPENSATE, "iissi", id, (long long)pay_attempted, NULL, NULL,
+                       proto_now_ms());
 }
 
 /* Part of the undo is done: the stock released, the payment voided. */
@@ -241,7 +242,7 @@ static int plog_undone(service_t *svc, long long id, int released, int voided)
 static int plog_handed_over(service_t *svc, long long id, int pay_attempted, const proto_err_t *err)
 {
     char *text = plog_reply(err);
-    int rc = plog_change(svc, SQL_P_PARK, "iissi", id, (long long)pay_attempted,
+    int rc = plog_change(svc, SQL_P_COMPENSATE, "iissi", id, (long long)pay_attempted,
                          proto_status_name(err->status), text, proto_now_ms());
     free(text);
     return rc;

@@ -64,10 +64,7 @@ int order_call(order_peer_t to, const char *cmd, json_t *body, const char *rid, 
 
 json_t *order_load(service_t *svc, long long id, proto_err_t *err)
 {
-    json_t *o = db_first(service_db(svc), err, SQL_O_GET, "i", id);
-    if (!o && err->status == ERR_NOT_FOUND)
-        proto_fail(err, ERR_NOT_FOUND, "id", "order %lld does not exist", id);
-    return o;
+    return db_get(service_db(svc), err, SQL_O_GET, id, "id", "order");
 }
 
 /* ---- reading and cancelling ---- */
