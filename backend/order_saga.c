@@ -428,7 +428,7 @@ static int turn_away(proto_err_t *err)
 /* 1c. Log the placement 'started'. 0, or 1 when it is answered already:
  * *status (a database error, or the answer of another thread that started
  * this request id a moment ago). */
-static int start(placement_t *p, json_t **result, proto_err_t *err, int *status)
+static int begin_placement(placement_t *p, json_t **result, proto_err_t *err, int *status)
 {
     db_t *db = service_db(p->svc);
     if (db_begin(db) != 0) {
@@ -574,14 +574,16 @@ int order_place(service_t *svc, const proto_req_t *req, const json_t *body, json
     /* 1. The body is valid (its schema); a customer orders only for themselves. */
     if (proto_check_own(&req->caller, p.customer, "customer", ORDER_OWN, err))
         return err->status;
+    /* A request id seen before gets that placement's answer. */
     int status;
     int seen = replay(svc, req, result, err, &status);
     if (seen)
         return seen < 0 ? proto_fail(err, ERR_INTERNAL, NULL, "database error") : status;
     if (turn_away(err))
         return err->status;
-    if (start(&p, result, err, &status))
+    if (begin_placement(&p, result, err, &status))
         return status;
+    /* 2.-5.: each step runs only when the one before succeeded. */
     int failed = check_customer(&p, err) != 0 || reserve(&p, err) != 0 || pay(&p, err) != 0 ||
                  commit(&p, err) != 0;
     json_decref(p.cust);
