@@ -265,6 +265,15 @@ json_t *db_first(db_t *db, proto_err_t *err, const char *sql, const char *fmt, .
     return row;
 }
 
+json_t *db_get(db_t *db, proto_err_t *err, const char *sql, long long id, const char *field,
+               const char *what)
+{
+    json_t *row = db_first(db, err, sql, "i", id);
+    if (!row && err->status == ERR_NOT_FOUND)
+        proto_fail(err, ERR_NOT_FOUND, field, "%s %lld does not exist", what, id);
+    return row;
+}
+
 long long db_value(db_t *db, long long def, const char *sql, const char *fmt, ...)
 {
     va_list ap;

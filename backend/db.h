@@ -75,6 +75,11 @@ long long db_last_id(db_t *db);
  * to internal. */
 json_t *db_first(db_t *db, proto_err_t *err, const char *sql, const char *fmt, ...);
 
+/* One record asked for by its id (sql's one parameter), as db_first; no row
+ * is not_found naming field: "<what> <id> does not exist". */
+json_t *db_get(db_t *db, proto_err_t *err, const char *sql, long long id, const char *field,
+               const char *what);
+
 /* The first column of the first row of sql as an integer, or def when there
  * is no row or it is NULL; -1 ... def on a database error is logged and gives
  * def too. */

@@ -58,8 +58,6 @@ typedef struct {
      * state and its own connection), for work that waits on other services.
      * May be NULL. */
     void (*background)(service_t *svc);
-    int threads;                       /* request threads by default (config: NAME.threads);
-                                        * 0: the main thread answers requests itself */
 } svc_def_t;
 
 /* Run a bound SELECT and answer {"items": [rows]}: 0, or internal in err. */

@@ -37,77 +37,65 @@ static const char *SQL_UPDATE =
     "UPDATE foods SET name = COALESCE(?1, name), price = COALESCE(?2, price),"
     " supplied = supplied + COALESCE(?3, stock) - stock,"
     " stock = COALESCE(?3, stock), updated_at = ?4 WHERE id = ?5 AND deleted = 0";
+static const char *SQL_FOOD_ANY = "SELECT id, name, price, stock FROM foods WHERE id = ?";
 static const char *SQL_DELETE =
     "UPDATE foods SET deleted = 1, updated_at = ? WHERE id = ? AND deleted = 0";
 
+/* The food row (not deleted) as an object, or NULL (not_found / internal in
+ * err). */
 static json_t *load(service_t *svc, long long id, proto_err_t *err)
 {
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_GET);
-    json_t *rows = NULL;
-    if (!st || sqlite3_bind_int64(st, 1, id) != SQLITE_OK || !(rows = db_rows(st))) {
-        proto_fail(err, ERR_INTERNAL, NULL, "database error");
-        return NULL;
-    }
-    json_t *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!row)
-        proto_fail(err, ERR_NOT_FOUND, "id", "food %lld does not exist", id);
-    return row;
+    return db_get(service_db(svc), err, SQL_GET, id, "id", "food");
 }
 
-/* Events for a food whose stock went from `before` to the row's stock. */
+/* Events for a food whose stock went from `before` (-1: a new food) to the
+ * row's stock. */
 static int emit_stock(service_t *svc, const json_t *row, long long before, const char *reason)
 {
     long long id = jint(row, "id"), stock = jint(row, "stock");
     if (stock == before)
         return 0;
-    if (bus_emit(service_bus(svc), "StockChanged", "foodId", id,
+    if (before >= 0 && bus_emit(service_bus(svc), "StockChanged", "foodId", id,
                  json_pack("{s:I, s:I, s:s}", "stock", (json_int_t)stock, "delta",
                            (json_int_t)(stock - before), "reason", reason)) != 0)
         return -1;
     if (stock == 0 && bus_emit(service_bus(svc), "FoodSoldOut", "foodId", id,
-                               json_pack("{s:s}", "name", json_string_value(json_object_get(row, "name")))) != 0)
+                               json_pack("{s:O}", "name", json_object_get(row, "name"))) != 0)
         return -1;
     return 0;
 }
 
-static json_t *food_fields(const json_t *row)
+/* After food id was stored: the new record as the answer, with its
+ * FoodRegistered / FoodUpdated and the stock's events (a stock that was
+ * `before`). 0, or the error in err. */
+static int stored(service_t *svc, long long id, const char *event, long long before,
+                  json_t **result, proto_err_t *err)
 {
-    json_t *ev = json_pack("{s:O, s:O, s:O}", "name", json_object_get(row, "name"), "price",
-                           json_object_get(row, "price"), "stock", json_object_get(row, "stock"));
-    if (!ev)
-        proto_oom();
-    return ev;
+    json_t *row = load(svc, id, err);
+    if (!row)
+        return err->status;
+    json_t *fields = json_pack("{s:O, s:O, s:O}", "name", json_object_get(row, "name"), "price",
+                               json_object_get(row, "price"), "stock", json_object_get(row, "stock"));
+    if (bus_emit(service_bus(svc), event, "foodId", id, proto_nonnull(fields)) != 0 ||
+        emit_stock(svc, row, before, "manager") != 0) {
+        json_decref(row);
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
+    }
+    *result = row;
+    return 0;
 }
 
 static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                    proto_err_t *err)
 {
     (void)req;
+    db_t *db = service_db(svc);
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
-    if (!st ||
-        sqlite3_bind_text(st, 1, json_string_value(json_object_get(body, "name")), -1,
-                          SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, jint(body, "price")) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, jint(body, "stock")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
-        return proto_fail(err, ERR_INTERNAL, NULL, "cannot store the food");
-    long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
-    json_t *row = load(svc, id, err);
-    if (!row)
-        return err->status;
-    if (bus_emit(service_bus(svc), "FoodRegistered", "foodId", id, food_fields(row)) != 0 ||
-        (jint(row, "stock") == 0 &&
-         bus_emit(service_bus(svc), "FoodSoldOut", "foodId", id,
-                  json_pack("{s:O}", "name", json_object_get(row, "name"))) != 0)) {
-        json_decref(row);
-        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
-    }
-    *result = row;
-    return 0;
+    long long id = db_run(db, SQL_ADD, "siiss", jstr(body, "name"), jint(body, "price"),
+                          jint(body, "stock"), now, now) == 0 ? db_last_id(db) : 0;
+    return id ? stored(svc, id, "FoodRegistered", -1, result, err)
+              : proto_fail(err, ERR_INTERNAL, NULL, "cannot store the food");
 }
 
 static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body,
@@ -122,42 +110,35 @@ static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body
     json_decref(row);
     char now[32];
     proto_utc_now(now, sizeof now);
-    const json_t *name = json_object_get(body, "name"), *price = json_object_get(body, "price"),
-                 *stock = json_object_get(body, "stock");
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_UPDATE);
-    if (!st ||
-        db_bind_text_or_null(st, 1, name) != SQLITE_OK ||
-        db_bind_int_or_null(st, 2, price) != SQLITE_OK ||
-        db_bind_int_or_null(st, 3, stock) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, id) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(service_db(svc), SQL_UPDATE, "SIIsi", json_object_get(body, "name"),
+               json_object_get(body, "price"), json_object_get(body, "stock"), now, id) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot update the food");
-    row = load(svc, id, err);
-    if (!row)
-        return err->status;
-    if (bus_emit(service_bus(svc), "FoodUpdated", "foodId", id, food_fields(row)) != 0 ||
-        emit_stock(svc, row, before, "manager") != 0) {
-        json_decref(row);
-        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
-    }
-    *result = row;
-    return 0;
+    return stored(svc, id, "FoodUpdated", before, result, err);
+}
+
+/* Food id, deleted or not, as an object: NULL with not_found (naming
+ * field) or internal in err. */
+static json_t *food_any(service_t *svc, long long id, const char *field, proto_err_t *err)
+{
+    return db_get(service_db(svc), err, SQL_FOOD_ANY, id, field, "food");
 }
 
 static int cmd_delete(service_t *svc, const proto_req_t *req, const json_t *body,
                       json_t **result, proto_err_t *err)
 {
     (void)req;
+    db_t *db = service_db(svc);
     long long id = jint(body, "id");
-    json_t *row = load(svc, id, err);
-    if (!row)
-        return err->status;
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_DELETE);
-    if (!st || sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, id) != SQLITE_OK || db_step_done(st) != 0 ||
-        bus_emit(service_bus(svc), "FoodDeleted", "foodId", id,
+    if (db_run(db, SQL_DELETE, "si", now, id) != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot delete the food");
+    if (db_changes(db) == 0)   /* none, or deleted already */
+        return proto_fail(err, ERR_NOT_FOUND, "id", "food %lld does not exist", id);
+    json_t *row = food_any(svc, id, "id", err);
+    if (!row)
+        return err->status;
+    if (bus_emit(service_bus(svc), "FoodDeleted", "foodId", id,
                  json_pack("{s:O}", "name", json_object_get(row, "name"))) != 0) {
         json_decref(row);
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot delete the food");
@@ -173,8 +154,7 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
 {
     (void)req;
     (void)body;
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    return service_items(st, result, err);
+    return service_items(db_prep(service_db(svc), SQL_LIST, ""), result, err);
 }
 
 static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
@@ -197,7 +177,6 @@ static const char *SQL_RES_STATE =
 static const char *SQL_TAKE =
     "UPDATE foods SET stock = stock - ?2, updated_at = ?3 WHERE id = ?1 AND deleted = 0 AND stock >= ?2";
 static const char *SQL_GIVE = "UPDATE foods SET stock = stock + ?2, updated_at = ?3 WHERE id = ?1";
-static const char *SQL_FOOD_ANY = "SELECT id, name, price, stock FROM foods WHERE id = ?";
 static const char *SQL_AUDIT =
     "SELECT f.id, f.name, f.stock, f.supplied,"
     " COALESCE(SUM(CASE WHEN r.state = 'held' THEN r.qty END), 0) AS held,"
@@ -208,25 +187,24 @@ static const char *SQL_AUDIT =
 /* The reservation of an order: 1 found (row set), 0 none, -1 error. */
 static int res_get(service_t *svc, long long order, json_t **row)
 {
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_GET);
-    json_t *rows;
-    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK || !(rows = db_rows(st)))
-        return -1;
-    *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    return *row ? 1 : 0;
+    proto_err_t err;
+    *row = db_first(service_db(svc), &err, SQL_RES_GET, "i", order);
+    return *row ? 1 : err.status == ERR_NOT_FOUND ? 0 : -1;
+}
+
+static int res_add(service_t *svc, long long order, long long food, long long qty,
+                   const char *state)
+{
+    char now[32];
+    proto_utc_now(now, sizeof now);
+    return db_run(service_db(svc), SQL_RES_ADD, "iiiss", order, food, qty, state, now);
 }
 
 static int res_set(service_t *svc, long long order, const char *state)
 {
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_STATE);
-    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT) != SQLITE_OK)
-        return -1;
-    return db_step_done(st);
+    return db_run(service_db(svc), SQL_RES_STATE, "iss", order, state, now);
 }
 
 /* Move qty of food into (delta < 0) or out of (delta > 0) the stock, with
@@ -234,20 +212,17 @@ static int res_set(service_t *svc, long long order, const char *state)
 static int move_stock(service_t *svc, long long food, long long delta, const char *reason,
                       long long order)
 {
+    db_t *db = service_db(svc);
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), delta < 0 ? SQL_TAKE : SQL_GIVE);
-    if (!st || sqlite3_bind_int64(st, 1, food) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, delta < 0 ? -delta : delta) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(db, delta < 0 ? SQL_TAKE : SQL_GIVE, "iis", food, delta < 0 ? -delta : delta, now) != 0)
         return -1;
-    if (sqlite3_changes(db_handle(service_db(svc))) != 1)
+    if (db_changes(db) != 1)
         return 0;
-    st = db_stmt(service_db(svc), SQL_FOOD_ANY);
-    json_t *rows;
-    if (!st || sqlite3_bind_int64(st, 1, food) != SQLITE_OK || !(rows = db_rows(st)))
+    proto_err_t err;
+    json_t *row = db_first(db, &err, SQL_FOOD_ANY, "i", food);
+    if (!row)
         return -1;
-    json_t *row = json_array_get(rows, 0);
     long long stock = jint(row, "stock");
     int rc = bus_emit(service_bus(svc), "StockChanged", "foodId", food,
                       json_pack("{s:I, s:I, s:s, s:I}", "stock", (json_int_t)stock, "delta",
@@ -255,8 +230,25 @@ static int move_stock(service_t *svc, long long food, long long delta, const cha
     if (rc == 0 && stock == 0)
         rc = bus_emit(service_bus(svc), "FoodSoldOut", "foodId", food,
                       json_pack("{s:O}", "name", json_object_get(row, "name")));
-    json_decref(rows);
+    json_decref(row);
     return rc == 0 ? 1 : -1;
+}
+
+/* A new reservation of qty of food (its row) for order: the stock taken,
+ * the reservation held. 0, or the error in err. */
+static int hold(service_t *svc, long long order, const json_t *food, long long qty,
+                proto_err_t *err)
+{
+    long long food_id = jint(food, "id");
+    int moved = move_stock(svc, food_id, -qty, "order", order);
+    if (moved < 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot reserve");
+    if (moved == 0)
+        return proto_fail(err, ERR_INSUFFICIENT_STOCK, "qty", "only %lld of %s left, %lld asked",
+                          jint(food, "stock"), jstr(food, "name"), qty);
+    if (res_add(svc, order, food_id, qty, "held") != 0)
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the reservation");
+    return 0;
 }
 
 static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *body,
@@ -268,63 +260,27 @@ static int cmd_reserve(service_t *svc, const proto_req_t *req, const json_t *bod
     int found = res_get(svc, order, &res);
     if (found < 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    json_t *food = load(svc, food_id, err);
-    if (found) {
-        const char *state = json_string_value(json_object_get(res, "state"));
-        int same = jint(res, "food_id") == food_id && jint(res, "qty") == qty &&
-                   (strcmp(state, "held") == 0 || strcmp(state, "sold") == 0);
-        json_decref(res);
-        if (!same) {
-            json_decref(food);
-            return proto_fail(err, ERR_CONFLICT, "order",
-                              "order %lld already has a different or closed reservation", order);
-        }
-        /* The same reservation again (a retry): answer as the first time. */
-    } else {
-        if (!food)
-            return err->status;
-        int moved = move_stock(svc, food_id, -qty, "order", order);
-        if (moved < 0) {
-            json_decref(food);
-            return proto_fail(err, ERR_INTERNAL, NULL, "cannot reserve");
-        }
-        if (moved == 0) {
-            long long left = jint(food, "stock");
-            proto_fail(err, ERR_INSUFFICIENT_STOCK, "qty", "only %lld of %s left, %lld asked", left,
-                       json_string_value(json_object_get(food, "name")), qty);
-            json_decref(food);
-            return err->status;
-        }
-        char now[32];
-        proto_utc_now(now, sizeof now);
-        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_ADD);
-        if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 2, food_id) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 3, qty) != SQLITE_OK ||
-            sqlite3_bind_text(st, 4, "held", -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0) {
-            json_decref(food);
-            return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the reservation");
-        }
+    int same = found && jint(res, "food_id") == food_id && jint(res, "qty") == qty &&
+               (strcmp(jstr(res, "state"), "held") == 0 || strcmp(jstr(res, "state"), "sold") == 0);
+    json_decref(res);
+    if (found && !same)
+        return proto_fail(err, ERR_CONFLICT, "order",
+                          "order %lld already has a different or closed reservation", order);
+    /* The same reservation again (a retry) is answered as the first time,
+     * even after the food was deleted: the reservation still stands. */
+    json_t *food = found ? food_any(svc, food_id, "food", err) : load(svc, food_id, err);
+    if (!food)
+        return err->status;
+    int rc = found ? 0 : hold(svc, order, food, qty, err);
+    if (rc == 0) {
+        long long price = jint(food, "price");
+        *result = json_pack("{s:I, s:I, s:I, s:O, s:I, s:I}", "order", (json_int_t)order, "food",
+                            (json_int_t)food_id, "qty", (json_int_t)qty, "name",
+                            json_object_get(food, "name"), "price", (json_int_t)price, "amount",
+                            (json_int_t)(price * qty));
     }
-    if (!food) {
-        /* Retried after the food was deleted: the reservation still stands. */
-        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_FOOD_ANY);
-        json_t *rows = NULL;
-        if (!st || sqlite3_bind_int64(st, 1, food_id) != SQLITE_OK || !(rows = db_rows(st)))
-            return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-        food = json_incref(json_array_get(rows, 0));
-        json_decref(rows);
-        if (!food)
-            return proto_fail(err, ERR_NOT_FOUND, "food", "food %lld does not exist", food_id);
-    }
-    long long price = jint(food, "price");
-    *result = json_pack("{s:I, s:I, s:I, s:O, s:I, s:I}", "order", (json_int_t)order, "food",
-                        (json_int_t)food_id, "qty", (json_int_t)qty, "name",
-                        json_object_get(food, "name"), "price", (json_int_t)price, "amount",
-                        (json_int_t)(price * qty));
     json_decref(food);
-    return 0;
+    return rc;
 }
 
 static int cmd_release(service_t *svc, const proto_req_t *req, const json_t *body,
@@ -336,26 +292,16 @@ static int cmd_release(service_t *svc, const proto_req_t *req, const json_t *bod
     int found = res_get(svc, order, &res);
     if (found < 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    int rc = 0;
     if (!found) {
         /* Nothing held: leave a tombstone so a late reserve is refused. */
-        char now[32];
-        proto_utc_now(now, sizeof now);
-        sqlite3_stmt *st = db_stmt(service_db(svc), SQL_RES_ADD);
-        if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
-            sqlite3_bind_int64(st, 2, 0) != SQLITE_OK || sqlite3_bind_int64(st, 3, 0) != SQLITE_OK ||
-            sqlite3_bind_text(st, 4, "released", -1, SQLITE_STATIC) != SQLITE_OK ||
-            sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
-            return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-        *result = json_pack("{s:I, s:s}", "order", (json_int_t)order, "state", "released");
-        return 0;
-    }
-    const char *state = json_string_value(json_object_get(res, "state"));
-    int rc = 0;
-    if (strcmp(state, "held") == 0) {
+        if (res_add(svc, order, 0, 0, "released") != 0)
+            rc = proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    } else if (strcmp(jstr(res, "state"), "held") == 0) {
         if (move_stock(svc, jint(res, "food_id"), jint(res, "qty"), "release", order) != 1 ||
             res_set(svc, order, "released") != 0)
             rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot release");
-    } else if (strcmp(state, "released") != 0) {
+    } else if (strcmp(jstr(res, "state"), "released") != 0) {
         rc = proto_fail(err, ERR_CONFLICT, "order", "order %lld was placed; cancel it instead", order);
     }
     json_decref(res);
@@ -364,20 +310,18 @@ static int cmd_release(service_t *svc, const proto_req_t *req, const json_t *bod
     return rc;
 }
 
+/* Every food's stock against what was supplied: stock + held + sold must
+ * equal supplied (one SELECT: one consistent snapshot). */
 static int cmd_audit(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                      proto_err_t *err)
 {
     (void)req;
     (void)body;
-    if (db_begin_read(service_db(svc)) != 0)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_AUDIT);
-    json_t *rows = st ? db_rows(st) : NULL;
-    db_rollback(service_db(svc));
+    sqlite3_stmt *st = db_prep(service_db(svc), SQL_AUDIT, "");
+    json_t *rows = st ? db_rows(st) : NULL, *r;
     if (!rows)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     size_t i;
-    json_t *r;
     long long bad = 0;
     json_array_foreach(rows, i, r) {
         int ok = jint(r, "stock") + jint(r, "held") + jint(r, "sold") == jint(r, "supplied");
@@ -393,7 +337,7 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
 {
     service_t *svc = arg;
     (void)publisher;
-    const char *type = json_string_value(json_object_get(ev, "eventType"));
+    const char *type = jstr(ev, "eventType");
     long long order = jint(ev, "orderId");
     int placed = strcmp(type, "Ordered") == 0, cancelled = strcmp(type, "OrderCancelled") == 0;
     if (!placed && !cancelled)
@@ -406,7 +350,7 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
         log_warn("%s for order %lld without a reservation", type, order);
         return 0;
     }
-    const char *state = json_string_value(json_object_get(res, "state"));
+    const char *state = jstr(res, "state");
     int rc = 0;
     if (placed && strcmp(state, "held") == 0) {
         rc = res_set(svc, order, "sold");

@@ -51,21 +51,29 @@ static const char *SQL_CO_CLOSED =
 /* The customer row as an object, or NULL (not_found / internal in err). */
 static json_t *load(service_t *svc, long long id, proto_err_t *err)
 {
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_GET);
-    if (!st || sqlite3_bind_int64(st, 1, id) != SQLITE_OK) {
-        proto_fail(err, ERR_INTERNAL, NULL, "database error");
-        return NULL;
+    return db_get(service_db(svc), err, SQL_GET, id, "id", "customer");
+}
+
+/* After a change of customer id: its event (fields stolen, "id" dropped;
+ * NULL: the whole new record) and the new record as the answer. 0, or the
+ * error in err. */
+static int changed(service_t *svc, long long id, const char *event, json_t *fields,
+                   json_t **result, proto_err_t *err)
+{
+    json_t *row = load(svc, id, err);
+    if (!row) {
+        json_decref(fields);
+        return err->status;
     }
-    json_t *rows = db_rows(st);
-    if (!rows) {
-        proto_fail(err, ERR_INTERNAL, NULL, "database error");
-        return NULL;
+    if (!fields)
+        fields = proto_nonnull(json_deep_copy(row));
+    json_object_del(fields, "id");
+    if (bus_emit(service_bus(svc), event, "customerId", id, fields) != 0) {
+        json_decref(row);
+        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
     }
-    json_t *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!row)
-        proto_fail(err, ERR_NOT_FOUND, "id", "customer %lld does not exist", id);
-    return row;
+    *result = row;
+    return 0;
 }
 
 /* The caller may act on customer id, which exists and has not withdrawn:
@@ -78,7 +86,7 @@ static int check_active(service_t *svc, const proto_req_t *req, long long id, co
     json_t *row = load(svc, id, err);
     if (!row)
         return err->status;
-    int withdrawn = strcmp(json_string_value(json_object_get(row, "status")), "withdrawn") == 0;
+    int withdrawn = strcmp(jstr(row, "status"), "withdrawn") == 0;
     json_decref(row);
     if (withdrawn)
         return proto_fail(err, ERR_CONFLICT, "id", "customer %lld %s", id, withdrawn_msg);
@@ -91,71 +99,35 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
     (void)req;
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
-    const json_t *phone = json_object_get(body, "phone"), *addr = json_object_get(body, "address");
-    if (!st ||
-        sqlite3_bind_text(st, 1, json_string_value(json_object_get(body, "name")), -1,
-                          SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, phone ? json_string_value(phone) : "", -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, addr ? json_string_value(addr) : "", -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        db_bind_int_or_null(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT) != SQLITE_OK || db_step_done(st) != 0)
+    /* phone and address may be left out: empty, never NULL */
+    if (db_run(service_db(svc), SQL_ADD, "sssIss", jstr(body, "name"), jstr(body, "phone"),
+               jstr(body, "address"), json_object_get(body, "age"), now, now) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot store the customer");
-    long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
-    json_t *row = load(svc, id, err);
-    if (!row)
-        return err->status;
-    json_t *ev = json_deep_copy(row);
-    json_object_del(ev, "id");
-    if (bus_emit(service_bus(svc), "CustomerRegistered", "customerId", id, ev) != 0) {
-        json_decref(row);
-        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
-    }
-    *result = row;
-    return 0;
+    return changed(svc, db_last_id(service_db(svc)), "CustomerRegistered", NULL, result, err);
 }
 
 static int cmd_update(service_t *svc, const proto_req_t *req, const json_t *body,
                       json_t **result, proto_err_t *err)
 {
-    long long id = json_integer_value(json_object_get(body, "id"));
+    long long id = jint(body, "id");
     if (check_active(svc, req, id, "has withdrawn", err))
         return err->status;
-    json_t *row;
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_UPDATE);
-    if (!st || db_bind_text_or_null(st, 1, json_object_get(body, "name")) != SQLITE_OK ||
-        db_bind_text_or_null(st, 2, json_object_get(body, "phone")) != SQLITE_OK ||
-        db_bind_text_or_null(st, 3, json_object_get(body, "address")) != SQLITE_OK ||
-        db_bind_int_or_null(st, 4, json_object_get(body, "age")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 6, id) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(service_db(svc), SQL_UPDATE, "SSSIsi", json_object_get(body, "name"),
+               json_object_get(body, "phone"), json_object_get(body, "address"),
+               json_object_get(body, "age"), now, id) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot update the customer");
-    row = load(svc, id, err);
-    if (!row)
-        return err->status;
-    json_t *ev = json_deep_copy(body);
-    json_object_del(ev, "id");
-    if (bus_emit(service_bus(svc), "CustomerUpdated", "customerId", id, ev) != 0) {
-        json_decref(row);
-        return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
-    }
-    *result = row;
-    return 0;
+    return changed(svc, id, "CustomerUpdated", proto_nonnull(json_deep_copy(body)), result, err);
 }
 
 static int cmd_withdraw(service_t *svc, const proto_req_t *req, const json_t *body,
                         json_t **result, proto_err_t *err)
 {
-    long long id = json_integer_value(json_object_get(body, "id"));
+    long long id = jint(body, "id");
     if (check_active(svc, req, id, "has already withdrawn", err))
         return err->status;
-    sqlite3_stmt *cnt = db_stmt(service_db(svc), SQL_OPEN_COUNT);
-    long long open = -1;
-    if (cnt && sqlite3_bind_int64(cnt, 1, id) == SQLITE_OK)
-        open = db_int(cnt, -1);
+    long long open = db_value(service_db(svc), -1, SQL_OPEN_COUNT, "i", id);
     if (open < 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     if (open > 0)
@@ -164,12 +136,20 @@ static int cmd_withdraw(service_t *svc, const proto_req_t *req, const json_t *bo
                           open, open == 1 ? "" : "s");
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_WITHDRAW);
-    if (!st || sqlite3_bind_text(st, 1, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, id) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(service_db(svc), SQL_WITHDRAW, "si", now, id) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot withdraw the customer");
     if (bus_emit(service_bus(svc), "CustomerWithdrawn", "customerId", id, NULL) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the event");
+    *result = load(svc, id, err);
+    return *result ? 0 : err->status;
+}
+
+static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    long long id = jint(body, "id");
+    if (proto_check_own(&req->caller, id, "id", "act on their own account", err))
+        return err->status;
     *result = load(svc, id, err);
     return *result ? 0 : err->status;
 }
@@ -179,18 +159,7 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
 {
     (void)req;
     (void)body;
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    return service_items(st, result, err);
-}
-
-static int cmd_show(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
-                    proto_err_t *err)
-{
-    long long id = json_integer_value(json_object_get(body, "id"));
-    if (proto_check_own(&req->caller, id, "id", "act on their own account", err))
-        return err->status;
-    *result = load(svc, id, err);
-    return *result ? 0 : err->status;
+    return service_items(db_prep(service_db(svc), SQL_LIST, ""), result, err);
 }
 
 /* Ordered opens an order; Delivered or OrderCancelled closes it. */
@@ -198,19 +167,12 @@ static int on_event(void *arg, const char *publisher, const json_t *ev)
 {
     service_t *svc = arg;
     (void)publisher;
-    const char *type = json_string_value(json_object_get(ev, "eventType"));
+    const char *type = jstr(ev, "eventType");
     const char *sql = strcmp(type, "Ordered") == 0 ? SQL_CO_ORDERED
                       : strcmp(type, "Delivered") == 0 || strcmp(type, "OrderCancelled") == 0
                           ? SQL_CO_CLOSED
                           : NULL;
-    if (!sql)
-        return 0;
-    sqlite3_stmt *st = db_stmt(service_db(svc), sql);
-    if (!st ||
-        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(ev, "orderId"))) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(ev, "customerId"))) != SQLITE_OK)
-        return -1;
-    return db_step_done(st);
+    return sql ? db_run(service_db(svc), sql, "ii", jint(ev, "orderId"), jint(ev, "customerId")) : 0;
 }
 
 static int start(service_t *svc)

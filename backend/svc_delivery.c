@@ -60,15 +60,8 @@ static struct {
 
 static json_t *load(service_t *svc, const char *sql, long long key, proto_err_t *err)
 {
-    sqlite3_stmt *st = db_stmt(service_db(svc), sql);
-    json_t *rows;
-    if (!st || sqlite3_bind_int64(st, 1, key) != SQLITE_OK || !(rows = db_rows(st))) {
-        proto_fail(err, ERR_INTERNAL, NULL, "database error");
-        return NULL;
-    }
-    json_t *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!row)
+    json_t *row = db_first(service_db(svc), err, sql, "i", key);
+    if (!row && err->status == ERR_NOT_FOUND)
         proto_fail(err, ERR_NOT_FOUND, sql == SQL_GET ? "id" : "order",
                    sql == SQL_GET ? "delivery %lld does not exist"
                                   : "no delivery for order %lld yet", key);
@@ -81,13 +74,8 @@ static int transition(service_t *svc, const json_t *row, const char *to, const c
 {
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_SET);
-    if (!st || sqlite3_bind_int64(st, 1, jint(row, "id")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC) != SQLITE_OK ||
-        (before ? sqlite3_bind_text(st, 3, before, -1, SQLITE_TRANSIENT)
-                : sqlite3_bind_null(st, 3)) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(service_db(svc), SQL_SET, "isssi", jint(row, "id"), to, before, now,
+               proto_now_ms()) != 0)
         return -1;
     return bus_emit(service_bus(svc), event, "orderId", jint(row, "orderId"),
                     json_pack("{s:I, s:I, s:s}", "deliveryId", (json_int_t)jint(row, "id"),
@@ -180,15 +168,9 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
                     proto_err_t *err)
 {
     (void)req;
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    const json_t *s = json_object_get(body, "status"), *o = json_object_get(body, "order"),
-                 *since = json_object_get(body, "since");
-    if (!st ||
-        db_bind_text_or_null(st, 1, s) != SQLITE_OK ||
-        db_bind_int_or_null(st, 2, o) != SQLITE_OK ||
-        db_bind_text_or_null(st, 3, since) != SQLITE_OK)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    return service_items(st, result, err);
+    return service_items(db_prep(service_db(svc), SQL_LIST, "SIS", json_object_get(body, "status"),
+                                 json_object_get(body, "order"), json_object_get(body, "since")),
+                         result, err);
 }
 
 static int cmd_auto(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
@@ -214,22 +196,16 @@ static int on_order(void *arg, const char *publisher, const json_t *ev)
     (void)publisher;
     if (strcmp(jstr(ev, "eventType"), "Ordered") != 0)
         return 0;
+    db_t *db = service_db(svc);
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
-    if (!st || sqlite3_bind_int64(st, 1, jint(ev, "orderId")) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, jint(ev, "customerId")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, jstr(ev, "customerName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, jstr(ev, "address"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 5, jint(ev, "foodId")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 6, jstr(ev, "foodName"), -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 7, jint(ev, "qty")) != SQLITE_OK ||
-        sqlite3_bind_text(st, 8, now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 9, proto_now_ms()) != SQLITE_OK || db_step_done(st) != 0)
+    if (db_run(db, SQL_ADD, "iissisisi", jint(ev, "orderId"), jint(ev, "customerId"),
+               jstr(ev, "customerName"), jstr(ev, "address"), jint(ev, "foodId"),
+               jstr(ev, "foodName"), jint(ev, "qty"), now, proto_now_ms()) != 0)
         return -1;
-    if (sqlite3_changes(db_handle(service_db(svc))) != 1)
+    if (db_changes(db) != 1)
         return 0;   /* already received */
-    long long id = sqlite3_last_insert_rowid(db_handle(service_db(svc)));
+    long long id = db_last_id(db);
     return bus_emit(service_bus(svc), "DeliveryReceived", "orderId", jint(ev, "orderId"),
                     json_pack("{s:I, s:I, s:I, s:I, s:s, s:s}", "deliveryId", (json_int_t)id,
                               "customerId", (json_int_t)jint(ev, "customerId"), "foodId",

@@ -44,29 +44,20 @@ static struct {
     atomic_int decline;
 } faults;
 
-static json_t *load(service_t *svc, long long order)
+/* The payment of order: 1 found (*row set, a new reference), 0 none, -1
+ * error. */
+static int load(service_t *svc, long long order, json_t **row)
 {
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_GET);
-    json_t *rows;
-    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK || !(rows = db_rows(st)))
-        return NULL;
-    json_t *row = json_incref(json_array_get(rows, 0));
-    json_decref(rows);
-    if (!row)
-        row = json_null();
-    return row;
+    proto_err_t err;
+    *row = db_first(service_db(svc), &err, SQL_GET, "i", order);
+    return *row ? 1 : err.status == ERR_NOT_FOUND ? 0 : -1;
 }
 
 static int set_status(service_t *svc, long long order, const char *status)
 {
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_SET);
-    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
-        sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT) != SQLITE_OK)
-        return -1;
-    return db_step_done(st);
+    return db_run(service_db(svc), SQL_SET, "iss", order, status, now);
 }
 
 static int insert(service_t *svc, long long order, long long customer, long long amount,
@@ -74,20 +65,13 @@ static int insert(service_t *svc, long long order, long long customer, long long
 {
     char now[32];
     proto_utc_now(now, sizeof now);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_ADD);
-    if (!st || sqlite3_bind_int64(st, 1, order) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 2, customer) != SQLITE_OK ||
-        sqlite3_bind_int64(st, 3, amount) != SQLITE_OK ||
-        sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC) != SQLITE_OK ||
-        sqlite3_bind_text(st, 5, now, -1, SQLITE_TRANSIENT) != SQLITE_OK)
-        return -1;
-    return db_step_done(st);
+    return db_run(service_db(svc), SQL_ADD, "iiiss", order, customer, amount, status, now);
 }
 
 /* Refund a paid order: status refunded and PaymentCancelled, exactly once. */
 static int refund(service_t *svc, const json_t *row, const char *reason)
 {
-    long long order = json_integer_value(json_object_get(row, "orderId"));
+    long long order = jint(row, "orderId");
     if (set_status(svc, order, "refunded") != 0)
         return -1;
     return bus_emit(service_bus(svc), "PaymentCancelled", "orderId", order,
@@ -111,16 +95,14 @@ static int cmd_pay(service_t *svc, const proto_req_t *req, const json_t *body, j
         sleep_ms(latency);
     if (fail > 0 && (long)randombytes_uniform(100) < fail)
         return proto_fail(err, ERR_INTERNAL, NULL, "payment failed (fault injected)");
-    long long order = json_integer_value(json_object_get(body, "order"));
-    long long customer = json_integer_value(json_object_get(body, "customer"));
-    long long amount = json_integer_value(json_object_get(body, "amount"));
-    json_t *row = load(svc, order);
-    if (!row)
+    long long order = jint(body, "order"), customer = jint(body, "customer"),
+              amount = jint(body, "amount");
+    json_t *row = NULL;
+    int found = load(svc, order, &row);
+    if (found < 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    if (!json_is_null(row)) {
-        const char *status = json_string_value(json_object_get(row, "status"));
-        if (strcmp(status, "paid") != 0 ||
-            json_integer_value(json_object_get(row, "amount")) != amount) {
+    if (found) {
+        if (strcmp(jstr(row, "status"), "paid") != 0 || jint(row, "amount") != amount) {
             json_decref(row);
             return proto_fail(err, ERR_PAYMENT_DECLINED, "order",
                               "order %lld was abandoned or paid differently", order);
@@ -128,7 +110,6 @@ static int cmd_pay(service_t *svc, const proto_req_t *req, const json_t *body, j
         *result = row;   /* paid already: the same answer, nothing charged twice */
         return 0;
     }
-    json_decref(row);
     if (atomic_load(&faults.decline))
         return proto_fail(err, ERR_PAYMENT_DECLINED, NULL, "the payment was declined");
     if (insert(svc, order, customer, amount, "paid") != 0 ||
@@ -136,29 +117,29 @@ static int cmd_pay(service_t *svc, const proto_req_t *req, const json_t *body, j
                  json_pack("{s:I, s:I}", "customerId", (json_int_t)customer, "amount",
                            (json_int_t)amount)) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot record the payment");
-    *result = load(svc, order);
-    return *result ? 0 : proto_fail(err, ERR_INTERNAL, NULL, "database error");
+    return load(svc, order, result) == 1 ? 0 : proto_fail(err, ERR_INTERNAL, NULL, "database error");
 }
 
 static int cmd_void(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                     proto_err_t *err)
 {
     (void)req;
-    long long order = json_integer_value(json_object_get(body, "order"));
-    json_t *row = load(svc, order);
-    if (!row)
+    long long order = jint(body, "order");
+    json_t *row = NULL;
+    int found = load(svc, order, &row);
+    if (found < 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "database error");
     int rc = 0;
-    if (json_is_null(row)) {
+    if (!found) {
         if (insert(svc, order, 0, 0, "voided") != 0)
             rc = proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    } else if (strcmp(json_string_value(json_object_get(row, "status")), "paid") == 0) {
+    } else if (strcmp(jstr(row, "status"), "paid") == 0) {
         if (refund(svc, row, "order not placed") != 0)
             rc = proto_fail(err, ERR_INTERNAL, NULL, "cannot refund");
     }
     json_decref(row);
     if (rc == 0)
-        *result = load(svc, order);
+        (void)load(svc, order, result);
     return rc;
 }
 
@@ -166,11 +147,8 @@ static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, 
                     proto_err_t *err)
 {
     (void)req;
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_LIST);
-    const json_t *c = json_object_get(body, "customer");
-    if (!st || db_bind_int_or_null(st, 1, c) != SQLITE_OK)
-        return proto_fail(err, ERR_INTERNAL, NULL, "database error");
-    return service_items(st, result, err);
+    return service_items(db_prep(service_db(svc), SQL_LIST, "I", json_object_get(body, "customer")),
+                         result, err);
 }
 
 static int cmd_admin(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
@@ -202,16 +180,16 @@ static int on_delivery(void *arg, const char *publisher, const json_t *ev)
 {
     service_t *svc = arg;
     (void)publisher;
-    if (strcmp(json_string_value(json_object_get(ev, "eventType")), "DeliveryCanceled") != 0)
+    if (strcmp(jstr(ev, "eventType"), "DeliveryCanceled") != 0)
         return 0;
-    long long order = json_integer_value(json_object_get(ev, "orderId"));
-    json_t *row = load(svc, order);
-    if (!row)
+    long long order = jint(ev, "orderId");
+    json_t *row = NULL;
+    int found = load(svc, order, &row), rc = 0;
+    if (found < 0)
         return -1;
-    int rc = 0;
-    if (json_is_null(row))
+    if (!found)
         log_warn("DeliveryCanceled for order %lld, which has no payment", order);
-    else if (strcmp(json_string_value(json_object_get(row, "status")), "paid") == 0)
+    else if (strcmp(jstr(row, "status"), "paid") == 0)
         rc = refund(svc, row, "delivery cancelled");
     json_decref(row);
     return rc;

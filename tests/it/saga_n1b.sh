@@ -5,7 +5,10 @@
 # lets the order go on: the delivery goes back to where it was and can be
 # shipped and delivered, the payment stays paid, the stock does not move.
 # Ownership: a customer cannot see or cancel another customer's order, and
-# lists only their own.
+# lists only their own. After a cancellation `orders show` and `myorders`
+# agree on the order's status (one delivery -> order mapping, proto/status.c),
+# also when the view was down during the cancellation and catches up on the
+# order's events before the delivery's.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/saga_lib.sh"
 
@@ -135,6 +138,34 @@ assert_eq "$(jqr "$RUN_OUT" .status)" cancel_requested "... cancel_requested"
 wait_for 20 "the delivery of order $d: cancel_requested" delivery_status_is "$d" cancel_requested
 move cancel-confirm "$(delivery_of "$d")" cancelled
 wait_for 20 "order $d cancelled and refunded" order_is "$d" '[.status, .paymentStatus]' '["cancelled","refunded"]'
+
+# ---- orders show and my orders agree on a cancelled order ---------------------------------------
+# statuses_agree ORDER_ID: orders show's status and my orders' orderStatus are both cancelled.
+statuses_agree() {
+    local o m
+    o=$(counter --json orders show "$1" 2>&1 | jq -r .status 2>&1)
+    m=$(counter --json myorders 2>&1 | jq -r --argjson o "$1" 'select(.orderId == $o) | .orderStatus' 2>&1)
+    echo "order $1: orders show '$o', my orders '$m' (want both cancelled)"
+    [ "$o" = cancelled ] && [ "$m" = cancelled ]
+}
+wait_for 20 "order $d: orders show and my orders agree: cancelled" statuses_agree "$d"
+
+# The view is down while order $e is cancelled: when it starts again it
+# catches up on the order's events (OrderCancelled) before the delivery's
+# (CancelRequested, DeliveryCanceled), and must still end at cancelled.
+e=$(place 1 1 1) || die "cannot place an order"
+wait_for 20 "the team has order $e" delivery_status_is "$e" received
+wait_for 20 "my orders has order $e, placed" myorder_is "$e" .orderStatus '"placed"'
+backend_stop view
+wait_for 10 "the view is stopped" is_stopped view
+assert_rc 0 "orders cancel $e (the view is down)" counter --json orders cancel "$e"
+wait_for 20 "the delivery of order $e: cancel_requested" delivery_status_is "$e" cancel_requested
+move cancel-confirm "$(delivery_of "$e")" cancelled
+wait_for 20 "order $e cancelled and refunded" order_is "$e" '[.status, .paymentStatus]' '["cancelled","refunded"]'
+backend_start view || die "the view does not start again"
+wait_for 20 "my orders caught up on order $e: delivery cancelled, payment refunded" \
+    myorder_is "$e" '[.deliveryStatus, .paymentStatus]' '["cancelled","refunded"]'
+wait_for 20 "order $e: orders show and my orders agree: cancelled" statuses_agree "$e"
 
 audit_ok "at the end"
 finish

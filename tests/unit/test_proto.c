@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "proto.h"
+#include "status.h"
 #include "unit.h"
 
 #include <ctype.h>
@@ -1963,6 +1964,39 @@ static void test_random_garbage(void)
     case_end();
 }
 
+/* ---- the delivery -> order status mapping (proto/status.c) ---------------------- */
+
+/* The order service and the my-orders view both map a delivery's status to
+ * the order's with status_order_for; these are the answers DESIGN section 5
+ * and SPEC "order" give. A cancelled delivery is a cancelled order (the view
+ * once said "no change" there, and disagreed with orders show). */
+static void test_status_mapping(void)
+{
+    static const char *const want[][2] = {
+        {"received", "placed"},   {"confirmed", "confirmed"},
+        {"shipped", "shipped"},   {"delivered", "delivered"},
+        {"cancel_requested", "cancel_requested"},
+        {"cancelled", "cancelled"},
+    };
+    case_begin("status_order_for: each delivery state gives the order's status (cancelled: cancelled)");
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "status_order_for(\"%s\")", want[i][0]);
+        CHECK_STR(what, status_order_for(want[i][0]), want[i][1]);
+    }
+    case_end();
+
+    case_begin("status_order_for: a word that is no delivery state leaves the order as it is (NULL)");
+    static const char *const not_states[] = {"pending", "placed", "", "Cancelled", "cancelled "};
+    for (size_t i = 0; i < sizeof not_states / sizeof not_states[0]; i++)
+        if (status_order_for(not_states[i]) != NULL)
+            case_fail("status_order_for(\"%s\"): got \"%s\", expected NULL", not_states[i],
+                      status_order_for(not_states[i]));
+    if (status_order_for(NULL) != NULL)
+        case_fail("status_order_for(NULL): got \"%s\", expected NULL", status_order_for(NULL));
+    case_end();
+}
+
 int main(void)
 {
     if (sodium_init() < 0) {
@@ -1981,5 +2015,6 @@ int main(void)
     test_helpers();
     test_err_body_utf8();
     test_random_garbage();
+    test_status_mapping();
     return unit_exit();
 }
