@@ -41,7 +41,7 @@ PROTO_OBJ   := $(call obj,$(PROTO_SRC))
 BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
-UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus
+UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_tui
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 
 .PHONY: all run check check-san check-valgrind bench install uninstall clean deps
@@ -72,6 +72,13 @@ $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The TUI's display widths: widgets.c and output.c, without counter's main.
+$(BUILD)/tests/unit/test_tui.o: CFLAGS += -Itui
+$(BUILD)/tests/unit/test_tui.o: tests/unit/unit.h
+$(BUILD)/tests/test_tui: $(BUILD)/tests/unit/test_tui.o $(BUILD)/tui/widgets.o $(BUILD)/tui/output.o \
+                         $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)
