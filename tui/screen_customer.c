@@ -202,7 +202,6 @@ static json_t *order_selected(app_t *app, json_t **shown, int n)
     return tui_keep_selection(shown, n, "orderId", s->osel, &s->ocur);
 }
 
-
 /* ---- drawing ------------------------------------------------------------------------ */
 
 static void draw_login(app_t *app, WINDOW *w)

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-
 typedef struct {
     board_t board;     /* first: board_of() relies on it */
 } dlv_t;

@@ -15,7 +15,6 @@
 #include <strings.h>
 #include <time.h>
 
-
 typedef struct {
     board_t board;          /* first: board_of() relies on it */
     int cur, top;
@@ -186,7 +185,7 @@ static void draw_foods(app_t *app, WINDOW *w)
     tb_title(&t, line, NULL);
     if (s->search[0])
         snprintf(line, sizeof line, "foods matching \"%s\"", s->search);
-    tb_cell(&t, 1, FD_NAME, s->search[0] ? line : "Food", ui(UI_HEAD));
+    tb_cell(&t, t.y0 - 1, FD_NAME, s->search[0] ? line : "Food", ui(UI_HEAD));   /* its heading */
     tb_say_data(app, w, t.y0, DS_FOODS, NULL, n,
                 s->search[0] ? "no food matches the search (Esc clears it)" : "no food yet: a adds one");
     s->page = tb_list(&t, s->cur, &s->top, n, food_row, &(rows_t){app, shown, day});

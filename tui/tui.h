@@ -5,16 +5,20 @@
  * Shape (STYLE.md, "The TUI"):
  *   - tui.c       the application: one thread, one loop (zmq_poll over the
  *                 keyboard, the event subscription and the health probes),
- *                 the frame (title bar, message line, status line), the
- *                 dialogs, the help overlay and the role menu;
+ *                 the frame (title bar, message line, status line), lists'
+ *                 cursors and the role menu;
  *   - actions.c   THE action table: every key with the roles allowed, its
  *                 help text and its handler. The status line, the `?` help
  *                 and the greyed keys are built from it;
+ *   - dialog.c    what opens over a screen: the yes/no question, forms and
+ *                 prompts, the help overlay and the ticket (dialog.h);
  *   - tui_net.c   the backend as the TUI sees it: requests with the role's
  *                 identity, the offline flag, health probes, the event
  *                 subscription and the data sets each screen shows;
- *   - screen_*.c  one role screen each, a struct of functions;
- *   - widgets.c   drawing primitives and the line editor.
+ *   - screen_*.c  one role screen each, a struct of functions per tab;
+ *   - table.c     the table widget the five lists are drawn with, and the
+ *                 loading / offline / empty line (table.h);
+ *   - widgets.c   drawing primitives, text measured in cells, the line editor.
  *
  * Key handlers never draw: they change state and return what happens next.
  * Drawing is a function of the state, done once per pass of the loop.
@@ -194,7 +198,7 @@ struct app {
         long long arg;
     } confirm;
 
-    /* what a key asked for, sent after the next frame (tui.c, run_later) */
+    /* what a key asked for, sent after the next frame (dialog.c, dlg_run_later) */
     struct {
         confirm_fn confirm;
         int yes;
@@ -223,8 +227,6 @@ struct app {
     json_t *audit;             /* recent events, oldest first (manager) */
     long long wait_warn_s, wait_late_s;
 };
-
-/* JSON helpers: a missing or mistyped member reads as "" or 0. */
 
 /* tui.c: the row of shown (n rows) whose member key is sel, keeping *cur on
  * it; when it is not shown, the row at the cursor (clamped). NULL when n is 0. */
@@ -283,8 +285,6 @@ void net_readable(app_t *app, zmq_pollitem_t *items, int n);
 /* Once per pass: probes, the subscription's timer, fetches. Returns the
  * poll timeout to use next (ms). */
 int net_tick(app_t *app);
-/* The service index of a name in config_services, -1 if unknown. */
-int net_svc_index(const char *name);
 /* Does the service that answers data set ds not answer? Its name. */
 int net_ds_down(const app_t *app, int ds);
 const char *net_ds_service(int ds);

@@ -65,7 +65,8 @@ static int poll_map[SVC_MAX + 1];
 static int poll_count;
 #define MAP_FOLLOW -1
 
-int net_svc_index(const char *name)
+/* The index of a service in config_services, -1 if unknown. */
+static int net_svc_index(const char *name)
 {
     for (int i = 0; i < SVC_MAX && config_services[i]; i++)
         if (strcmp(config_services[i], name) == 0)
@@ -390,7 +391,12 @@ static long long applied_of(app_t *app, int p)
 static int history_call(void *arg, const char *publisher, json_t *body, json_t **res)
 {
     proto_err_t err;
-    return call_svc(arg, net_svc_index(publisher), "events.since", body, res, &err, 0);
+    int s = net_svc_index(publisher);
+    if (s < 0) {
+        json_decref(body);
+        return -1;
+    }
+    return call_svc(arg, s, "events.since", body, res, &err, 0);
 }
 
 /* The recent past for the audit: the last events of each publisher up to
