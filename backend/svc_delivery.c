@@ -3,7 +3,7 @@
  *
  * A delivery comes into existence only from an Ordered event, that is after
  * payment, once per order (order_id is unique). Its state machine is drawn in
- * proto/delivery.h, with the table of the team's moves (delivery_moves) that
+ * proto/delivery.c, above the table of the team's moves (delivery_moves) that
  * this file applies and the TUI's board names; cancel_request is handled here.
  *
  * A delivered order cannot be cancelled (conflict). The auto mode plays the
