@@ -27,14 +27,14 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
 PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c \
-               proto/status.c
+               proto/status.c proto/delivery.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/request.c backend/service.c \
                backend/breaker.c
 BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
                backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
-TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c \
-               tui/tui.c tui/tui_net.c tui/actions.c tui/widgets.c \
+TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \
+               tui/tui.c tui/tui_net.c tui/actions.c tui/dialog.c tui/widgets.c tui/table.c \
                tui/screen_customer.c tui/screen_manager.c tui/screen_delivery.c
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -44,7 +44,7 @@ BACKEND_OBJ := $(call obj,$(BACKEND_LIB) $(BACKEND_SVC))
 TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
-               $(BUILD)/tests/test_config $(BUILD)/tests/test_db
+               $(BUILD)/tests/test_config $(BUILD)/tests/test_db $(BUILD)/tests/test_tui
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
@@ -100,6 +100,13 @@ $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_O
 
 # The breaker is pure logic: its object and proto's (proto_oom, jint).
 $(BUILD)/tests/test_breaker: $(BUILD)/tests/unit/test_breaker.o $(BUILD)/backend/breaker.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The TUI's display widths: widgets.c and output.c, without counter's main.
+$(BUILD)/tests/unit/test_tui.o: CFLAGS += -Itui
+$(BUILD)/tests/unit/test_tui.o: tests/unit/unit.h
+$(BUILD)/tests/test_tui: $(BUILD)/tests/unit/test_tui.o $(BUILD)/tui/widgets.o $(BUILD)/tui/output.o \
+                         $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)

@@ -2,18 +2,15 @@
  * svc_delivery.c - deliveries (F6-F8, F10, N1b): the delivery team's board.
  *
  * A delivery comes into existence only from an Ordered event, that is after
- * payment, once per order (order_id is unique). The state machine, all of it
- * here:
- *
- *   received -> confirmed -> shipped -> delivered
- *   received|confirmed|shipped -> cancel_requested   (delivery.cancel_request)
- *   cancel_requested -> cancelled                    (cancel_confirm: DeliveryCanceled)
- *   cancel_requested -> the state before             (cancel_reject: CancelRejected)
+ * payment, once per order (order_id is unique). Its state machine is drawn in
+ * proto/delivery.c, above the table of the team's moves (delivery_moves) that
+ * this file applies and the TUI's board names; cancel_request is handled here.
  *
  * A delivered order cannot be cancelled (conflict). The auto mode plays the
  * team: it moves each delivery one step after delay_ms (off by default;
  * delivery.auto / delivery.auto_ms in the config).
  */
+#include "delivery.h"
 #include "log.h"
 #include "service.h"
 
@@ -82,21 +79,8 @@ static int transition(service_t *svc, const json_t *row, const char *to, const c
                               "customerId", (json_int_t)jint(row, "customerId"), "status", to));
 }
 
-/* The team's moves: from -> to, with the event each publishes. */
-static const struct move {
-    const char *command;
-    const char *from;
-    const char *to;
-    const char *event;
-} moves[] = {
-    {"delivery.confirm", "received", "confirmed", "DeliveryConfirmed"},
-    {"delivery.ship", "confirmed", "shipped", "Shipped"},
-    {"delivery.complete", "shipped", "delivered", "Delivered"},
-    {"delivery.cancel_confirm", "cancel_requested", "cancelled", "DeliveryCanceled"},
-    {"delivery.cancel_reject", "cancel_requested", NULL, "CancelRejected"},
-};
-
-static int apply_move(service_t *svc, const struct move *m, long long id, json_t **result,
+/* One of the team's moves (proto/delivery.h): from -> to, with its event. */
+static int apply_move(service_t *svc, const delivery_move_t *m, long long id, json_t **result,
                       proto_err_t *err)
 {
     json_t *row = load(svc, SQL_GET, id, err);
@@ -126,9 +110,9 @@ static int apply_move(service_t *svc, const struct move *m, long long id, json_t
 static int cmd_move(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
                     proto_err_t *err)
 {
-    for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
-        if (strcmp(moves[i].command, req->command) == 0)
-            return apply_move(svc, &moves[i], jint(body, "id"), result, err);
+    const delivery_move_t *m = delivery_move_find(req->command);
+    if (m)
+        return apply_move(svc, m, jint(body, "id"), result, err);
     return proto_fail(err, ERR_BAD_REQUEST, "command", "unknown move");
 }
 
@@ -232,11 +216,11 @@ static void tick(service_t *svc)
         int ok = 1;
         json_array_foreach(due, i, d) {
             const char *status = jstr(d, "status");
-            for (size_t k = 0; k < sizeof moves / sizeof moves[0] && ok; k++) {
-                if (strcmp(moves[k].from, status) == 0 && moves[k].to) {
+            for (const delivery_move_t *m = delivery_moves; m->command && ok; m++) {
+                if (strcmp(m->from, status) == 0 && m->to) {
                     json_t *res = NULL;
                     proto_err_t err;
-                    if (apply_move(svc, &moves[k], jint(d, "id"), &res, &err) != 0)
+                    if (apply_move(svc, m, jint(d, "id"), &res, &err) != 0)
                         ok = 0;
                     json_decref(res);
                     break;

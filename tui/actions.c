@@ -14,6 +14,9 @@
  */
 #include "tui.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #define ENTER '\r', '\n', K(KEY_ENTER)
 #define BACKSPACE K(KEY_BACKSPACE), 127, 8
 #define DIGITS '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'
@@ -58,10 +61,8 @@ const action_t tui_actions[] = {
 
     /* Customer: signing in. */
     {"Customer: sign in", "n", {'n'}, V_LOGIN, C, "sign up", "sign up as a new customer", act_signup},
-    {"Customer: sign in", "0-9", {DIGITS}, V_LOGIN, C, "number", "type your customer number",
-     act_login_digit},
-    {"Customer: sign in", "Backspace", {BACKSPACE}, V_LOGIN, C, NULL, "erase the last digit",
-     act_login_erase},
+    {"Customer: sign in", "0-9", {DIGITS}, V_LOGIN, C, "number", "type your customer number", act_login_digit},
+    {"Customer: sign in", "Backspace", {BACKSPACE}, V_LOGIN, C, NULL, "erase the last digit", act_login_erase},
     {"Customer: sign in", "Enter", {ENTER}, V_LOGIN, C, "sign in",
      "sign in with the number typed, else the selected account", act_login},
     {"Customer: sign in", "Del", {K(KEY_DC)}, V_LOGIN, C, NULL,
@@ -141,4 +142,21 @@ const action_t *action_find(unsigned view, int key)
                 return a;
     }
     return NULL;
+}
+
+int action_allowed(const app_t *app, const action_t *a)
+{
+    return app->role == ROLE_NONE || (a->roles & app->role) != 0;
+}
+
+void action_roles(unsigned roles, char *out, size_t n)
+{
+    out[0] = '\0';
+    static const unsigned order[] = {ROLE_CUSTOMER, ROLE_MANAGER, ROLE_DELIVERY};
+    for (size_t i = 0; i < 3; i++) {
+        if (!(roles & order[i]))
+            continue;
+        size_t used = strlen(out);
+        snprintf(out + used, n - used, "%s%s", used ? " or " : "", tui_role_name(order[i]));
+    }
 }

@@ -146,6 +146,181 @@ static void check_events(cli_t *cli, audit_t *a)
     }
 }
 
+/* What the audit reads: each service's own books and lists. */
+typedef struct {
+    json_t *cat;      /* catalog.audit: per food, stock + held + sold = supplied */
+    json_t *oaud;     /* order.audit: every order, and the unfinished placements */
+    json_t *orders;   /* oaud's items (borrowed) */
+    json_t *pays, *dels, *view, *mine, *foods;   /* the lists' items */
+} books_t;
+
+static void books_free(books_t *b)
+{
+    json_decref(b->cat);
+    json_decref(b->oaud);
+    json_decref(b->pays);
+    json_decref(b->dels);
+    json_decref(b->view);
+    json_decref(b->mine);
+    json_decref(b->foods);
+}
+
+/* Read every book; -1 (printed) when a service does not answer. */
+static int books_read(cli_t *cli, books_t *b)
+{
+    memset(b, 0, sizeof *b);
+    if (cli_call(cli, "catalog", "catalog.audit", NULL, &b->cat, 0) != EXIT_OKAY ||
+        cli_call(cli, "order", "order.audit", NULL, &b->oaud, 0) != EXIT_OKAY ||
+        !(b->pays = items(cli, "payment", "payment.list")) ||
+        !(b->dels = items(cli, "delivery", "delivery.list")) ||
+        !(b->view = items(cli, "view", "view.catalog")) ||
+        !(b->mine = items(cli, "view", "view.myorders")) ||
+        !(b->foods = items(cli, "catalog", "catalog.list")))
+        return -1;
+    b->orders = json_object_get(b->oaud, "items");
+    return 0;
+}
+
+/* The catalog's books balance, its sold stock per food equals the quantity
+ * of the food's live (not cancelled) orders, and no reservation is held
+ * without a placement in flight. */
+static void check_catalog(audit_t *a, const books_t *b)
+{
+    json_t *live_by_food = proto_nonnull(json_object());
+    size_t i;
+    json_t *x;
+    char k[32];
+    json_array_foreach(b->orders, i, x) {
+        if (strcmp(jstr(x, "status"), "cancelled") == 0)
+            continue;
+        snprintf(k, sizeof k, "%lld", jint(x, "foodId"));
+        json_object_set_new(live_by_food, k, json_integer(jint(live_by_food, k) + jint(x, "qty")));
+    }
+    long long held = 0;
+    json_array_foreach(json_object_get(b->cat, "items"), i, x) {
+        if (!json_is_true(json_object_get(x, "ok")))
+            problem(a, "food %lld: stock %lld + held %lld + sold %lld != supplied %lld", jint(x, "id"),
+                    jint(x, "stock"), jint(x, "held"), jint(x, "sold"), jint(x, "supplied"));
+        held += jint(x, "held");
+        snprintf(k, sizeof k, "%lld", jint(x, "id"));
+        long long live = jint(live_by_food, k);
+        if (live != jint(x, "sold"))
+            problem(a, "food %lld: %lld sold in the catalog, %lld in live orders", jint(x, "id"),
+                    jint(x, "sold"), live);
+    }
+    json_decref(live_by_food);
+    long long unfinished = jint(b->oaud, "unfinished_placements");
+    if (unfinished > 0)
+        problem(a, "%lld placements are unfinished", unfinished);
+    if (held > 0 && unfinished == 0)
+        problem(a, "%lld units are held by reservations no placement owns", held);
+}
+
+/* Every order has one delivery, one payment in the state its own calls for,
+ * and one row in my orders that agrees. Returns how many are cancelled. */
+static long long check_orders(audit_t *a, const books_t *b)
+{
+    json_t *dels_by_order = index_by(b->dels, "orderId"), *pays_by_order = index_by(b->pays, "orderId"),
+           *mine_by_order = index_by(b->mine, "orderId");
+    long long cancelled = 0;
+    size_t i;
+    json_t *x;
+    int n;
+    json_array_foreach(b->orders, i, x) {
+        long long id = jint(x, "id");
+        find_by(dels_by_order, id, &n);
+        if (n != 1)
+            problem(a, "order %lld (paid) has %d deliveries", id, n);
+        json_t *p = find_by(pays_by_order, id, &n);
+        if (n != 1 || !p)
+            problem(a, "order %lld has %d payments", id, n);
+        else if (strcmp(jstr(x, "status"), "cancelled") == 0) {
+            cancelled++;
+            if (strcmp(jstr(p, "status"), "refunded") != 0)
+                problem(a, "cancelled order %lld: payment is %s, not refunded", id, jstr(p, "status"));
+        } else if (strcmp(jstr(p, "status"), "paid") != 0) {
+            problem(a, "order %lld is %s but its payment is %s", id, jstr(x, "status"), jstr(p, "status"));
+        }
+        json_t *m = find_by(mine_by_order, id, &n);
+        if (n != 1 || !m)
+            problem(a, "order %lld is not in my orders", id);
+        else if (strcmp(jstr(m, "orderStatus"), jstr(x, "status")) != 0)
+            problem(a, "order %lld: my orders says %s, the order service %s", id, jstr(m, "orderStatus"),
+                    jstr(x, "status"));
+    }
+    json_decref(dels_by_order);
+    json_decref(pays_by_order);
+    json_decref(mine_by_order);
+    return cancelled;
+}
+
+/* No delivery without its order, no charged payment without one. */
+static void check_orphans(audit_t *a, const books_t *b)
+{
+    json_t *orders_by_id = index_by(b->orders, "id");
+    size_t i;
+    json_t *x;
+    int n;
+    json_array_foreach(b->dels, i, x) {
+        find_by(orders_by_id, jint(x, "orderId"), &n);
+        if (n != 1)
+            problem(a, "delivery %lld is for order %lld, which does not exist", jint(x, "id"),
+                    jint(x, "orderId"));
+    }
+    json_array_foreach(b->pays, i, x) {
+        find_by(orders_by_id, jint(x, "orderId"), &n);
+        if (n == 0 && strcmp(jstr(x, "status"), "paid") == 0)
+            problem(a, "payment for order %lld was charged but the order does not exist", jint(x, "orderId"));
+    }
+    json_decref(orders_by_id);
+}
+
+/* The read models have a row for each record, and the catalog view agrees
+ * with the catalog. */
+static void check_views(audit_t *a, const books_t *b)
+{
+    if (json_array_size(b->mine) != json_array_size(b->orders))
+        problem(a, "my orders has %zu rows, the order service %zu orders", json_array_size(b->mine),
+                json_array_size(b->orders));
+    if (json_array_size(b->view) != json_array_size(b->foods))
+        problem(a, "the catalog view has %zu foods, the catalog %zu", json_array_size(b->view),
+                json_array_size(b->foods));
+    json_t *view_by_id = index_by(b->view, "id");
+    size_t i;
+    json_t *x;
+    int n;
+    json_array_foreach(b->foods, i, x) {
+        json_t *v = find_by(view_by_id, jint(x, "id"), &n);
+        if (!v || jint(v, "stock") != jint(x, "stock") || jint(v, "price") != jint(x, "price") ||
+            strcmp(jstr(v, "name"), jstr(x, "name")) != 0)
+            problem(a, "the catalog view differs from the catalog on food %lld", jint(x, "id"));
+    }
+    json_decref(view_by_id);
+}
+
+/* The verdict: one JSON line, or a line and the problems as a list. */
+static void report(cli_t *cli, const audit_t *a, const books_t *b, long long cancelled)
+{
+    json_t *verdict = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:O}", "audit",
+                                a->violations ? "FAILED" : "OK", "violations", a->violations,
+                                "orders", (json_int_t)json_array_size(b->orders), "cancelled",
+                                (json_int_t)cancelled, "deliveries", (json_int_t)json_array_size(b->dels),
+                                "payments", (json_int_t)json_array_size(b->pays), "problems", a->report);
+    if (cli->json) {
+        output_json_line(stdout, verdict);
+    } else {
+        printf("audit: %s: %zu orders (%lld cancelled), %zu deliveries, %zu payments, %d violations\n",
+               a->violations ? "FAILED" : "OK", json_array_size(b->orders), cancelled,
+               json_array_size(b->dels), json_array_size(b->pays), a->violations);
+        size_t i;
+        json_t *x;
+        json_array_foreach(a->report, i, x)
+            printf("  - %s\n", json_string_value(x));
+    }
+    fflush(stdout);
+    json_decref(verdict);
+}
+
 int cmd_audit(cli_t *cli, int argc, char **argv)
 {
     long wait_ms = 10000;
@@ -165,145 +340,20 @@ int cmd_audit(cli_t *cli, int argc, char **argv)
                         "(a service is down or lagging)\n", wait_ms / 1000);
         return EXIT_UNREACHABLE;
     }
-    audit_t a = {0, json_array()};
-    json_t *cat = NULL, *orders = NULL, *pays = NULL, *dels = NULL, *view = NULL, *mine = NULL,
-           *foods = NULL;
-    json_t *oaud = NULL;
-    int status;
-    if (cli_call(cli, "catalog", "catalog.audit", NULL, &cat, 0) != EXIT_OKAY ||
-        cli_call(cli, "order", "order.audit", NULL, &oaud, 0) != EXIT_OKAY ||
-        !(pays = items(cli, "payment", "payment.list")) ||
-        !(dels = items(cli, "delivery", "delivery.list")) ||
-        !(view = items(cli, "view", "view.catalog")) ||
-        !(mine = items(cli, "view", "view.myorders")) ||
-        !(foods = items(cli, "catalog", "catalog.list"))) {
-        status = EXIT_UNREACHABLE;
-        goto out;
+    books_t b;
+    if (books_read(cli, &b) != 0) {
+        books_free(&b);
+        return EXIT_UNREACHABLE;
     }
-    orders = json_object_get(oaud, "items");
-    size_t i;
-    json_t *x;
-    int n;
-    json_t *dels_by_order = index_by(dels, "orderId"), *pays_by_order = index_by(pays, "orderId"),
-           *mine_by_order = index_by(mine, "orderId"), *orders_by_id = index_by(orders, "id"),
-           *view_by_id = index_by(view, "id");
-    /* Live (not cancelled) quantity per food, for the catalog's sold column. */
-    json_t *live_by_food = json_object();
-    json_array_foreach(orders, i, x) {
-        if (strcmp(jstr(x, "status"), "cancelled") == 0)
-            continue;
-        char k[32];
-        snprintf(k, sizeof k, "%lld", jint(x, "foodId"));
-        json_object_set_new(live_by_food, k,
-                            json_integer(jint(live_by_food, k) + jint(x, "qty")));
-    }
-
-    /* Catalog books. */
-    long long held = 0;
-    json_array_foreach(json_object_get(cat, "items"), i, x) {
-        if (!json_is_true(json_object_get(x, "ok")))
-            problem(&a, "food %lld: stock %lld + held %lld + sold %lld != supplied %lld", jint(x, "id"),
-                    jint(x, "stock"), jint(x, "held"), jint(x, "sold"), jint(x, "supplied"));
-        held += jint(x, "held");
-        /* Sold stock equals the live orders of this food. */
-        char k[32];
-        snprintf(k, sizeof k, "%lld", jint(x, "id"));
-        long long live = jint(live_by_food, k);
-        if (live != jint(x, "sold"))
-            problem(&a, "food %lld: %lld sold in the catalog, %lld in live orders", jint(x, "id"),
-                    jint(x, "sold"), live);
-    }
-    long long unfinished = jint(oaud, "unfinished_placements");
-    if (unfinished > 0)
-        problem(&a, "%lld placements are unfinished", unfinished);
-    if (held > 0 && unfinished == 0)
-        problem(&a, "%lld units are held by reservations no placement owns", held);
-
-    /* Orders, deliveries, payments. */
-    long long cancelled = 0;
-    json_array_foreach(orders, i, x) {
-        long long id = jint(x, "id");
-        find_by(dels_by_order, id, &n);
-        if (n != 1)
-            problem(&a, "order %lld (paid) has %d deliveries", id, n);
-        json_t *p = find_by(pays_by_order, id, &n);
-        if (n != 1 || !p)
-            problem(&a, "order %lld has %d payments", id, n);
-        else if (strcmp(jstr(x, "status"), "cancelled") == 0) {
-            cancelled++;
-            if (strcmp(jstr(p, "status"), "refunded") != 0)
-                problem(&a, "cancelled order %lld: payment is %s, not refunded", id, jstr(p, "status"));
-        } else if (strcmp(jstr(p, "status"), "paid") != 0) {
-            problem(&a, "order %lld is %s but its payment is %s", id, jstr(x, "status"),
-                    jstr(p, "status"));
-        }
-        json_t *m = find_by(mine_by_order, id, &n);
-        if (n != 1 || !m)
-            problem(&a, "order %lld is not in my orders", id);
-        else if (strcmp(jstr(m, "orderStatus"), jstr(x, "status")) != 0)
-            problem(&a, "order %lld: my orders says %s, the order service %s", id,
-                    jstr(m, "orderStatus"), jstr(x, "status"));
-    }
-    json_array_foreach(dels, i, x) {
-        find_by(orders_by_id, jint(x, "orderId"), &n);
-        if (n != 1)
-            problem(&a, "delivery %lld is for order %lld, which does not exist", jint(x, "id"),
-                    jint(x, "orderId"));
-    }
-    json_array_foreach(pays, i, x) {
-        find_by(orders_by_id, jint(x, "orderId"), &n);
-        if (n == 0 && strcmp(jstr(x, "status"), "paid") == 0)
-            problem(&a, "payment for order %lld was charged but the order does not exist",
-                    jint(x, "orderId"));
-    }
-    if (json_array_size(mine) != json_array_size(orders))
-        problem(&a, "my orders has %zu rows, the order service %zu orders", json_array_size(mine),
-                json_array_size(orders));
-
-    /* The catalog view agrees with the catalog. */
-    if (json_array_size(view) != json_array_size(foods))
-        problem(&a, "the catalog view has %zu foods, the catalog %zu", json_array_size(view),
-                json_array_size(foods));
-    json_array_foreach(foods, i, x) {
-        json_t *v = find_by(view_by_id, jint(x, "id"), &n);
-        if (!v || jint(v, "stock") != jint(x, "stock") || jint(v, "price") != jint(x, "price") ||
-            strcmp(jstr(v, "name"), jstr(x, "name")) != 0)
-            problem(&a, "the catalog view differs from the catalog on food %lld", jint(x, "id"));
-    }
+    audit_t a = {0, proto_nonnull(json_array())};
+    check_catalog(&a, &b);
+    long long cancelled = check_orders(&a, &b);
+    check_orphans(&a, &b);
+    check_views(&a, &b);
     check_events(cli, &a);
-    json_decref(dels_by_order);
-    json_decref(pays_by_order);
-    json_decref(mine_by_order);
-    json_decref(orders_by_id);
-    json_decref(view_by_id);
-    json_decref(live_by_food);
-
-    json_t *verdict = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:O}", "audit",
-                                a.violations ? "FAILED" : "OK", "violations", a.violations,
-                                "orders", (json_int_t)json_array_size(orders), "cancelled",
-                                (json_int_t)cancelled, "deliveries",
-                                (json_int_t)json_array_size(dels), "payments",
-                                (json_int_t)json_array_size(pays), "problems", a.report);
-    if (cli->json) {
-        output_json_line(stdout, verdict);
-    } else {
-        printf("audit: %s: %zu orders (%lld cancelled), %zu deliveries, %zu payments, %d violations\n",
-               a.violations ? "FAILED" : "OK", json_array_size(orders), cancelled,
-               json_array_size(dels), json_array_size(pays), a.violations);
-        json_array_foreach(a.report, i, x)
-            printf("  - %s\n", json_string_value(x));
-    }
-    fflush(stdout);
-    json_decref(verdict);
-    status = a.violations ? EXIT_BACKEND : EXIT_OKAY;
-out:
+    report(cli, &a, &b, cancelled);
+    int status = a.violations ? EXIT_BACKEND : EXIT_OKAY;
     json_decref(a.report);
-    json_decref(cat);
-    json_decref(oaud);
-    json_decref(pays);
-    json_decref(dels);
-    json_decref(view);
-    json_decref(mine);
-    json_decref(foods);
+    books_free(&b);
     return status;
 }

@@ -4,11 +4,13 @@
 #include "cli.h"
 #include "client.h"
 #include "follow.h"
+#include "history.h"
 #include "output.h"
 #include "zio.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,65 +272,36 @@ static int print_run(void *arg, const char *publisher, const json_t *events)
     return ferror(stdout) ? -1 : 0;
 }
 
-static int by_time(const void *a, const void *b)
+/* events.since for the history loader, as the CLI's caller, quietly. */
+static int history_call(void *arg, const char *publisher, json_t *body, json_t **res)
 {
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(json_string_value(json_object_get(x, "timestamp")),
-                   json_string_value(json_object_get(y, "timestamp")));
-    if (c)
-        return c;
-    c = strcmp(json_string_value(json_object_get(x, "publisher")),
-               json_string_value(json_object_get(y, "publisher")));
-    if (c)
-        return c;
-    json_int_t sx = json_integer_value(json_object_get(x, "seq"));
-    json_int_t sy = json_integer_value(json_object_get(y, "seq"));
-    return sx < sy ? -1 : sx > sy;
+    int r = cli_call(arg, publisher, "events.since", body, res, 1);
+    json_decref(body);
+    return r == EXIT_OKAY ? 0 : -1;
 }
 
 /* Every past event of every publisher, merged by time (each publisher's in
- * sequence order). Sets positions[i] to the last sequence printed. */
+ * sequence order). Sets positions[i] to the last sequence read. */
 static int history(cli_t *cli, long long *positions, int print)
 {
-    json_t *all = json_array();
+    history_src_t src[16];
+    int n = 0;
+    for (; config_services[n] && n < 16; n++)
+        src[n] = (history_src_t){config_services[n], 0, LLONG_MAX, 0, 0};
+    json_t *all = history_load(src, n, 5000, print, history_call, cli);
     int rc = EXIT_OKAY;
-    for (int i = 0; config_services[i]; i++) {
-        positions[i] = 0;
-        for (;;) {
-            json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)positions[i], "limit", 5000);
-            json_t *res;
-            int r = cli_call(cli, config_services[i], "events.since", body, &res, 1);
-            json_decref(body);
-            if (r != EXIT_OKAY) {
-                fprintf(stderr, "counter: events of %s are missing: it is unreachable\n",
-                        config_services[i]);
-                rc = EXIT_UNREACHABLE;
-                break;
-            }
-            json_t *evs = json_object_get(res, "events");
-            size_t n = json_array_size(evs), k;
-            json_t *ev;
-            json_array_foreach(evs, k, ev) {
-                positions[i] = json_integer_value(json_object_get(ev, "seq"));
-                if (print)
-                    json_array_append(all, ev);
-            }
-            json_decref(res);
-            if (n < 5000)
-                break;
+    for (int i = 0; i < n; i++) {
+        positions[i] = src[i].last;
+        if (src[i].failed) {
+            fprintf(stderr, "counter: events of %s are missing: it is unreachable\n", src[i].publisher);
+            rc = EXIT_UNREACHABLE;
         }
     }
-    size_t n = json_array_size(all);
-    json_t **v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        proto_oom();
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(all, i);
-    qsort(v, n, sizeof *v, by_time);
-    for (size_t i = 0; i < n; i++)
-        output_json_line(stdout, v[i]);
+    size_t k;
+    json_t *ev;
+    json_array_foreach(all, k, ev)
+        output_json_line(stdout, ev);
     fflush(stdout);
-    free(v);
     json_decref(all);
     return rc;
 }

@@ -42,23 +42,23 @@ static char *cell_text(const json_t *v)
 {
     char buf[64];
     if (!v || json_is_null(v))
-        return strdup("");
+        return xstrdup("");
     if (json_is_string(v))
-        return strdup(json_string_value(v));
+        return xstrdup(json_string_value(v));
     if (json_is_integer(v)) {
         snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-        return strdup(buf);
+        return xstrdup(buf);
     }
     if (json_is_true(v))
-        return strdup("yes");
+        return xstrdup("yes");
     if (json_is_false(v))
-        return strdup("no");
+        return xstrdup("no");
     if (json_is_real(v)) {
         snprintf(buf, sizeof buf, "%g", json_real_value(v));
-        return strdup(buf);
+        return xstrdup(buf);
     }
     char *s = json_dumps(v, JSON_COMPACT);
-    return s ? s : strdup("?");
+    return s ? s : xstrdup("?");
 }
 
 static void pad(FILE *out, const char *s, int width, int right)

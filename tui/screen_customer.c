@@ -155,7 +155,7 @@ static int sign_in(app_t *app, long long id)
 static void sign_out(app_t *app)
 {
     tui_set_customer(app, 0, NULL);
-    tui_ticket(app, 0);
+    dlg_ticket(app, 0);
     app->view = V_LOGIN;
     S(app)->number[0] = '\0';
 }
@@ -180,7 +180,7 @@ static int foods_shown(app_t *app, json_t **out, int max)
 static json_t *food_selected(app_t *app, json_t **shown, int n)
 {
     cust_t *s = S(app);
-    return tui_keep_selection(shown, n, s->sel, &s->cur);
+    return tui_keep_selection(shown, n, "id", s->sel, &s->cur);
 }
 
 static int orders_shown(app_t *app, json_t **out, int max)
@@ -198,24 +198,9 @@ static int orders_shown(app_t *app, json_t **out, int max)
 static json_t *order_selected(app_t *app, json_t **shown, int n)
 {
     cust_t *s = S(app);
-    if (n == 0) {
-        s->ocur = 0;
-        return NULL;
-    }
-    for (int i = 0; i < n; i++)
-        if (jint(shown[i], "orderId") == s->osel) {
-            s->ocur = i;
-            return shown[i];
-        }
     /* As for foods: an order just placed is selected once it shows. */
-    if (s->ocur >= n)
-        s->ocur = n - 1;
-    if (s->ocur < 0)
-        s->ocur = 0;
-    return shown[s->ocur];
+    return tui_keep_selection(shown, n, "orderId", s->osel, &s->ocur);
 }
-
-#define SHOW_MAX 2000
 
 /* ---- drawing ------------------------------------------------------------------------ */
 
@@ -253,78 +238,51 @@ static void draw_login(app_t *app, WINDOW *w)
     s->page = rows;
 }
 
-static void draw_catalog(app_t *app, WINDOW *w)
+/* What the rows of a list need. */
+typedef struct {
+    app_t *app;
+    json_t **shown;
+    long long now;     /* wall-clock ms, one for every row */
+} rows_t;
+
+enum { CAT_ID, CAT_NAME, CAT_PRICE, CAT_STOCK, CAT_NOTE };
+static const tb_col_t catalog_cols[] = {
+    [CAT_ID] = {"#", 4, TB_RIGHT},
+    [CAT_NAME] = {"Food", TB_FLEX(1), TB_FILL},
+    [CAT_PRICE] = {"Price", 9, TB_RIGHT},
+    [CAT_STOCK] = {"Stock", 6, TB_RIGHT},
+    [CAT_NOTE] = {NULL, 9, TB_LEFT, 1},   /* "sold out", or the quantity typed */
+};
+
+static void catalog_row(const table_t *t, int y, int i, void *arg)
+{
+    rows_t *r = arg;
+    cust_t *s = S(r->app);
+    json_t *f = r->shown[i];
+    int out = jint(f, "stock") <= 0;
+    int is_sel = i == s->cur;
+    attr_t a = out ? ui(UI_GREY) : A_NORMAL;
+    if (is_sel)
+        a = ui(UI_SEL) | (out ? A_DIM : A_NORMAL);
+    char price[32];
+    w_money(price, sizeof price, jint(f, "price"));
+    tb_fill(t, y, is_sel ? a : A_NORMAL);
+    tb_cellf(t, y, CAT_ID, a, "%lld", jint(f, "id"));
+    tb_cell(t, y, CAT_NAME, jstr(f, "name"), a | (out ? 0 : A_BOLD));
+    tb_cell(t, y, CAT_PRICE, price, a);
+    tb_cellf(t, y, CAT_STOCK, a, "%lld", jint(f, "stock"));
+    if (out)
+        tb_cell(t, y, CAT_NOTE, "sold out", a);
+    else if (is_sel && s->qty > 0)
+        tb_cellf(t, y, CAT_NOTE, a | A_BOLD, "x %d", s->qty);
+}
+
+/* The last line of the catalog: the order being put together. */
+static void draw_order_line(app_t *app, WINDOW *w, const json_t *sel)
 {
     cust_t *s = S(app);
     int h, wd;
     getmaxyx(w, h, wd);
-    dataset_t *ds = &app->ds[DS_CATALOG];
-    static json_t *shown[SHOW_MAX];
-    int n = foods_shown(app, shown, SHOW_MAX);
-    json_t *sel = food_selected(app, shown, n);
-    int sold = 0;
-    for (int i = 0; i < n; i++)
-        sold += jint(shown[i], "stock") <= 0;
-    /* Line 0: what is shown. */
-    char head[320];
-    if (s->search[0])
-        snprintf(head, sizeof head, "Catalog: foods matching \"%s\"", s->search);
-    else
-        snprintf(head, sizeof head, "Catalog");
-    w_put(w, 0, 1, wd - 2, head, ui(UI_HEAD), 0);
-    char count[64];
-    snprintf(count, sizeof count, "%d food%s, %d sold out", n, n == 1 ? "" : "s", sold);
-    int cw = w_width(count);
-    if (cw < wd / 2)
-        w_put(w, 0, wd - cw - 1, cw, count, ui(UI_GREY), 0);
-    /* Columns: id, name (the rest), price, stock, note. */
-    int note_w = 9, price_w = 9, stock_w = 6, id_w = 4;
-    int name_w = wd - (1 + id_w + 2 + 2 + price_w + 2 + stock_w + 2 + note_w + 1);
-    if (name_w < 8) {
-        note_w = 0;
-        name_w = wd - (1 + id_w + 2 + 2 + price_w + 2 + stock_w + 1);
-    }
-    int xid = 1, xname = xid + id_w + 2, xprice = xname + name_w + 2, xstock = xprice + price_w + 2,
-        xnote = xstock + stock_w + 2;
-    w_put(w, 1, xid, id_w, "#", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xname, name_w, "Food", ui(UI_HEAD), W_PAD);
-    w_put(w, 1, xprice, price_w, "Price", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xstock, stock_w, "Stock", ui(UI_HEAD), W_RIGHT);
-    int rows = h - 3;
-    s->page = rows;
-    if (!ds->data) {
-        const char *why = ds->error[0] ? ds->error
-                          : app->svc[net_svc_index("view")].up == 0 ? "offline: the catalog view does not answer"
-                                                                   : "loading\xe2\x80\xa6";
-        w_put(w, 2, 2, wd - 4, why, ds->error[0] ? ui(UI_ERR) : ui(UI_GREY), 0);
-    } else if (n == 0) {
-        w_put(w, 2, 2, wd - 4, s->search[0] ? "no food matches the search (Esc clears it)"
-                                            : "no food in the catalog yet",
-              ui(UI_GREY), 0);
-    }
-    tui_list_fit(s->cur, &s->top, rows, n);
-    for (int i = s->top, y = 2; i < n && y < 2 + rows; i++, y++) {
-        json_t *f = shown[i];
-        int out = jint(f, "stock") <= 0;
-        int is_sel = i == s->cur;
-        attr_t a = out ? ui(UI_GREY) : A_NORMAL;
-        if (is_sel)
-            a = ui(UI_SEL) | (out ? A_DIM : A_NORMAL);
-        char price[32];
-        w_money(price, sizeof price, jint(f, "price"));
-        w_fill(w, y, 0, wd, is_sel ? a : A_NORMAL);
-        w_putf(w, y, xid, id_w, a, W_RIGHT, "%lld", jint(f, "id"));
-        w_put(w, y, xname, name_w, jstr(f, "name"), a | (out ? 0 : A_BOLD), W_PAD);
-        w_put(w, y, xprice, price_w, price, a, W_RIGHT);
-        w_putf(w, y, xstock, stock_w, a, W_RIGHT, "%lld", jint(f, "stock"));
-        if (note_w) {
-            if (out)
-                w_put(w, y, xnote, note_w, "sold out", a, 0);
-            else if (is_sel && s->qty > 0)
-                w_putf(w, y, xnote, note_w, a | A_BOLD, 0, "x %d", s->qty);
-        }
-    }
-    /* The last line: the order being put together. */
     char line[256];
     if (sel && jint(sel, "stock") > 0) {
         int q = s->qty > 0 ? s->qty : 1;
@@ -339,6 +297,30 @@ static void draw_catalog(app_t *app, WINDOW *w)
     }
 }
 
+static void draw_catalog(app_t *app, WINDOW *w)
+{
+    cust_t *s = S(app);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = foods_shown(app, shown, TUI_ROWS_MAX);
+    json_t *sel = food_selected(app, shown, n);
+    int sold = 0;
+    for (int i = 0; i < n; i++)
+        sold += jint(shown[i], "stock") <= 0;
+    char head[320], count[64];
+    if (s->search[0])
+        snprintf(head, sizeof head, "Catalog: foods matching \"%s\"", s->search);
+    else
+        snprintf(head, sizeof head, "Catalog");
+    snprintf(count, sizeof count, "%d food%s, %d sold out", n, n == 1 ? "" : "s", sold);
+    table_t t = {catalog_cols, TB_NCOLS(catalog_cols), .left = 1, .flex_want = 8};
+    tb_begin(&t, w);
+    tb_title(&t, head, count);
+    tb_say_data(app, w, t.y0, DS_CATALOG, "offline: the catalog view does not answer", n,
+                s->search[0] ? "no food matches the search (Esc clears it)" : "no food in the catalog yet");
+    s->page = tb_list(&t, s->cur, &s->top, n, catalog_row, &(rows_t){app, shown, 0});
+    draw_order_line(app, w, sel);
+}
+
 static const char *status_words(const char *st)
 {
     if (strcmp(st, "cancel_requested") == 0)
@@ -346,104 +328,74 @@ static const char *status_words(const char *st)
     return st;
 }
 
+enum { ORD_ID, ORD_FOOD, ORD_QTY, ORD_AMOUNT, ORD_STATUS, ORD_PAYMENT, ORD_WAITED };
+static const tb_col_t order_cols[] = {
+    [ORD_ID] = {"#", 5, TB_RIGHT},
+    [ORD_FOOD] = {"Food", TB_FLEX(1), TB_FILL},
+    [ORD_QTY] = {"Qty", 4, TB_RIGHT},
+    [ORD_AMOUNT] = {"Amount", 9, TB_RIGHT},
+    [ORD_STATUS] = {"Status", 16, TB_FILL},
+    [ORD_PAYMENT] = {"Payment", 9, TB_FILL, 1},
+    [ORD_WAITED] = {"Waited", 7, TB_RIGHT},
+};
+
+static void order_row(const table_t *t, int y, int i, void *arg)
+{
+    rows_t *r = arg;
+    json_t *o = r->shown[i];
+    const char *st = jstr(o, "orderStatus");
+    int done = strcmp(st, "delivered") == 0 || strcmp(st, "cancelled") == 0;
+    int is_sel = i == S(r->app)->ocur;
+    attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
+    attr_t sa = is_sel ? a
+                : strcmp(st, "delivered") == 0        ? ui(UI_OK)
+                : strcmp(st, "cancelled") == 0        ? ui(UI_GREY)
+                : strcmp(st, "cancel_requested") == 0 ? ui(UI_FLAG)
+                                                      : A_BOLD;
+    char amount[32], waited[16];
+    w_money(amount, sizeof amount, jint(o, "amount"));
+    long long from = jint(o, "orderedMs");
+    long long end = done ? proto_ts_ms(jstr(o, "lastChange")) : r->now;
+    w_age(waited, sizeof waited, from > 0 && end > from ? (end - from) / 1000 : 0);
+    tb_fill(t, y, a);
+    tb_cellf(t, y, ORD_ID, a, "%lld", jint(o, "orderId"));
+    tb_cell(t, y, ORD_FOOD, jstr(o, "food"), a);
+    tb_cellf(t, y, ORD_QTY, a, "%lld", jint(o, "qty"));
+    tb_cell(t, y, ORD_AMOUNT, amount, a);
+    tb_cell(t, y, ORD_STATUS, status_words(st), sa);
+    tb_cell(t, y, ORD_PAYMENT, jstr(o, "paymentStatus"), a);
+    tb_cell(t, y, ORD_WAITED, waited, a);
+}
+
 static void draw_orders(app_t *app, WINDOW *w)
 {
+    /* Under 10 cells for the food the payment goes; the columns on the right
+     * are cut at the edge when even 6 do not fit. */
+    table_t t = {order_cols, TB_NCOLS(order_cols), .left = 1, .flex_want = 10, .flex_min = 6};
+    tb_begin(&t, w);
     cust_t *s = S(app);
-    int h, wd;
-    getmaxyx(w, h, wd);
-    dataset_t *ds = &app->ds[DS_MYORDERS];
-    static json_t *shown[SHOW_MAX];
-    int n = orders_shown(app, shown, SHOW_MAX);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = orders_shown(app, shown, TUI_ROWS_MAX);
     (void)order_selected(app, shown, n);
     int open = 0;
     for (int i = 0; i < n; i++) {
         const char *st = jstr(shown[i], "orderStatus");
         open += strcmp(st, "delivered") != 0 && strcmp(st, "cancelled") != 0;
     }
-    char head[320];
+    char head[320], count[64];
     snprintf(head, sizeof head, "My orders (%s, #%lld)", app->customer_name, app->customer);
-    w_put(w, 0, 1, wd - 2, head, ui(UI_HEAD), 0);
-    char count[64];
     snprintf(count, sizeof count, "%d order%s, %d open", n, n == 1 ? "" : "s", open);
-    int cw = w_width(count);
-    if (cw < wd / 2)
-        w_put(w, 0, wd - cw - 1, cw, count, ui(UI_GREY), 0);
-    int id_w = 5, qty_w = 4, amt_w = 9, st_w = 16, pay_w = 9, wait_w = 7;
-    int food_w = wd - (1 + id_w + 2 + 2 + qty_w + 2 + amt_w + 2 + st_w + 2 + pay_w + 2 + wait_w + 1);
-    if (food_w < 10) {
-        pay_w = 0;
-        food_w = wd - (1 + id_w + 2 + 2 + qty_w + 2 + amt_w + 2 + st_w + 2 + wait_w + 1);
-        if (food_w < 6)
-            food_w = 6;   /* the columns on the right are cut at the edge */
-    }
-    int xid = 1, xfood = xid + id_w + 2, xqty = xfood + food_w + 2, xamt = xqty + qty_w + 2,
-        xst = xamt + amt_w + 2, xpay = xst + st_w + 2, xwait = xpay + (pay_w ? pay_w + 2 : 0);
-    w_put(w, 1, xid, id_w, "#", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xfood, food_w, "Food", ui(UI_HEAD), W_PAD);
-    w_put(w, 1, xqty, qty_w, "Qty", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xamt, amt_w, "Amount", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xst, st_w, "Status", ui(UI_HEAD), W_PAD);
-    if (pay_w)
-        w_put(w, 1, xpay, pay_w, "Payment", ui(UI_HEAD), W_PAD);
-    w_put(w, 1, xwait, wait_w, "Waited", ui(UI_HEAD), W_RIGHT);
-    int rows = h - 3;
-    s->page = rows;
-    if (!ds->data) {
-        const char *why = ds->error[0] ? ds->error
-                          : app->svc[net_svc_index("view")].up == 0 ? "offline: my orders do not answer"
-                                                                   : "loading\xe2\x80\xa6";
-        w_put(w, 2, 2, wd - 4, why, ds->error[0] ? ui(UI_ERR) : ui(UI_GREY), 0);
-    } else if (n == 0) {
-        w_put(w, 2, 2, wd - 4, "no orders yet: Tab to the catalog, pick a food, Enter", ui(UI_GREY), 0);
-    }
-    tui_list_fit(s->ocur, &s->otop, rows, n);
-    long long now = tui_now();
-    for (int i = s->otop, y = 2; i < n && y < 2 + rows; i++, y++) {
-        json_t *o = shown[i];
-        const char *st = jstr(o, "orderStatus");
-        int done = strcmp(st, "delivered") == 0 || strcmp(st, "cancelled") == 0;
-        int is_sel = i == s->ocur;
-        attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
-        attr_t sa = is_sel ? a
-                    : strcmp(st, "delivered") == 0        ? ui(UI_OK)
-                    : strcmp(st, "cancelled") == 0        ? ui(UI_GREY)
-                    : strcmp(st, "cancel_requested") == 0 ? ui(UI_FLAG)
-                                                          : A_BOLD;
-        char amount[32], waited[16];
-        w_money(amount, sizeof amount, jint(o, "amount"));
-        long long from = jint(o, "orderedMs");
-        long long end = done ? proto_ts_ms(jstr(o, "lastChange")) : now;
-        w_age(waited, sizeof waited, from > 0 && end > from ? (end - from) / 1000 : 0);
-        w_fill(w, y, 0, wd, a);
-        w_putf(w, y, xid, id_w, a, W_RIGHT, "%lld", jint(o, "orderId"));
-        w_put(w, y, xfood, food_w, jstr(o, "food"), a, W_PAD);
-        w_putf(w, y, xqty, qty_w, a, W_RIGHT, "%lld", jint(o, "qty"));
-        w_put(w, y, xamt, amt_w, amount, a, W_RIGHT);
-        w_put(w, y, xst, st_w, status_words(st), sa, W_PAD);
-        if (pay_w)
-            w_put(w, y, xpay, pay_w, jstr(o, "paymentStatus"), a, W_PAD);
-        w_put(w, y, xwait, wait_w, waited, a, W_RIGHT);
-    }
-    w_put(w, h - 1, 1, wd - 2, "Enter: the ticket of the selected order   x: ask to cancel it",
-          ui(UI_GREY), 0);
-}
-
-static void draw(app_t *app, WINDOW *w)
-{
-    switch (app->view) {
-    case V_LOGIN:
-        draw_login(app, w);
-        break;
-    case V_ORDERS:
-        draw_orders(app, w);
-        break;
-    default:
-        draw_catalog(app, w);
-        break;
-    }
+    tb_title(&t, head, count);
+    tb_say_data(app, w, t.y0, DS_MYORDERS, "offline: my orders do not answer", n,
+                "no orders yet: Tab to the catalog, pick a food, Enter");
+    s->page = tb_list(&t, s->ocur, &s->otop, n, order_row, &(rows_t){app, shown, tui_now()});
+    tb_footer(&t, "Enter: the ticket of the selected order   x: ask to cancel it");
 }
 
 /* ---- signing in ------------------------------------------------------------------- */
+
+/* The fields of signing up and of editing my details (edit_me_submit). */
+static const dlg_spec_t details[4] = {{"Name", 0, 1}, {"Phone", 0, 0}, {"Address", 0, 0}, {"Age", 1, 0}};
 
 static int signup_submit(app_t *app, form_t *f)
 {
@@ -476,11 +428,7 @@ static int signup_submit(app_t *app, form_t *f)
 tui_res_t act_signup(app_t *app, int key)
 {
     (void)key;
-    form_t *f = tui_form(app, "sign up", signup_submit, 0);
-    tui_form_field(f, "Name", "", 0, 1);
-    tui_form_field(f, "Phone", "", 0, 0);
-    tui_form_field(f, "Address", "", 0, 0);
-    tui_form_field(f, "Age", "", 1, 0);
+    dlg_fields(dlg_form(app, "sign up", signup_submit, 0), details, 4, NULL);
     return TUI_REDRAW;
 }
 
@@ -567,11 +515,11 @@ static void search_cancelled(app_t *app, form_t *f)
 tui_res_t act_cust_search(app_t *app, int key)
 {
     (void)key;
-    form_t *f = tui_form(app, "search", NULL, 0);
+    form_t *f = dlg_form(app, "search", NULL, 0);
     f->inline_prompt = 1;
     f->changed = search_changed;
     f->cancelled = search_cancelled;
-    tui_form_field(f, "Search foods (Enter keeps, Esc clears)", S(app)->search, 0, 0);
+    dlg_field(f, "Search foods (Enter keeps, Esc clears)", S(app)->search, 0, 0);
     return TUI_REDRAW;
 }
 
@@ -629,8 +577,8 @@ tui_res_t act_order(app_t *app, int key)
 {
     (void)key;
     cust_t *s = S(app);
-    static json_t *shown[SHOW_MAX];
-    int n = foods_shown(app, shown, SHOW_MAX);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = foods_shown(app, shown, TUI_ROWS_MAX);
     json_t *f = food_selected(app, shown, n);
     if (!f) {
         tui_flash(app, UI_ERR, "no food selected");
@@ -649,7 +597,7 @@ tui_res_t act_order(app_t *app, int key)
     s->order_qty = q;
     char total[32];
     w_money(total, sizeof total, jint(f, "price") * q);
-    tui_confirm(app, order_answer, jint(f, "id"), "Order %d x %s for %s, delivered to your address? "
+    dlg_confirm(app, order_answer, jint(f, "id"), "Order %d x %s for %s, delivered to your address? "
                 "Yes pays now.", q, jstr(f, "name"), total);
     return TUI_REDRAW;
 }
@@ -658,8 +606,8 @@ tui_res_t act_order(app_t *app, int key)
 
 static json_t *my_selected(app_t *app)
 {
-    static json_t *shown[SHOW_MAX];
-    int n = orders_shown(app, shown, SHOW_MAX);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = orders_shown(app, shown, TUI_ROWS_MAX);
     return order_selected(app, shown, n);
 }
 
@@ -671,7 +619,7 @@ tui_res_t act_my_ticket(app_t *app, int key)
         tui_flash(app, UI_ERR, "no order selected");
         return TUI_REDRAW;
     }
-    tui_ticket(app, jint(o, "orderId"));
+    dlg_ticket(app, jint(o, "orderId"));
     return TUI_REDRAW;
 }
 
@@ -727,7 +675,7 @@ tui_res_t act_cancel_order(app_t *app, int key)
             return TUI_REDRAW;
         }
     }
-    tui_confirm(app, cancel_answer, id, "Ask the delivery team to cancel order #%lld%s%s?", id,
+    dlg_confirm(app, cancel_answer, id, "Ask the delivery team to cancel order #%lld%s%s?", id,
                 o ? ": " : "", o ? jstr(o, "food") : "");
     return TUI_REDRAW;
 }
@@ -785,11 +733,8 @@ tui_res_t act_edit_me(app_t *app, int key)
     char age[32] = "";
     if (json_is_integer(json_object_get(me, "age")))
         snprintf(age, sizeof age, "%lld", jint(me, "age"));
-    form_t *f = tui_form(app, "my details", edit_me_submit, 0);
-    tui_form_field(f, "Name", jstr(me, "name"), 0, 1);
-    tui_form_field(f, "Phone", jstr(me, "phone"), 0, 0);
-    tui_form_field(f, "Address", jstr(me, "address"), 0, 0);
-    tui_form_field(f, "Age", age, 1, 0);
+    const char *values[4] = {jstr(me, "name"), jstr(me, "phone"), jstr(me, "address"), age};
+    dlg_fields(dlg_form(app, "my details", edit_me_submit, 0), details, 4, values);
     return TUI_REDRAW;
 }
 
@@ -813,7 +758,7 @@ static void withdraw_answer(app_t *app, int yes, long long id)
 tui_res_t act_withdraw(app_t *app, int key)
 {
     (void)key;
-    tui_confirm(app, withdraw_answer, app->customer,
+    dlg_confirm(app, withdraw_answer, app->customer,
                 "Withdraw account #%lld (%s)? It can no longer order. This cannot be undone.",
                 app->customer, app->customer_name);
     return TUI_REDRAW;
@@ -823,9 +768,7 @@ tui_res_t act_withdraw(app_t *app, int key)
 
 static void enter(app_t *app)
 {
-    cust_t *s = calloc(1, sizeof *s);
-    if (!s)
-        proto_oom();
+    cust_t *s = xcalloc(1, sizeof *s);
     app->st = s;
     recent_load(app, s);
     net_want(app, 1u << DS_CATALOG | 1u << DS_MYORDERS | 1u << DS_ME);
@@ -849,32 +792,23 @@ static void leave(app_t *app)
     tui_set_customer(app, 0, NULL);
 }
 
-static tui_res_t key(app_t *app, int k)
+/* The lists' moving keys (tab_t.key). */
+static tui_res_t login_key(app_t *app, int k)
 {
     cust_t *s = S(app);
-    static json_t *shown[SHOW_MAX];
-    int n;
-    switch (app->view) {
-    case V_LOGIN:
-        return tui_list_key(&s->lcur, (int)json_array_size(s->recent), s->page, k) ? TUI_REDRAW
-                                                                                   : TUI_UNHANDLED;
-    case V_CATALOG:
-        n = foods_shown(app, shown, SHOW_MAX);
-        (void)food_selected(app, shown, n);
-        if (!tui_list_key(&s->cur, n, s->page, k))
-            return TUI_UNHANDLED;
-        s->sel = n > 0 ? jint(shown[s->cur], "id") : 0;
-        return TUI_REDRAW;
-    case V_ORDERS:
-        n = orders_shown(app, shown, SHOW_MAX);
-        (void)order_selected(app, shown, n);
-        if (!tui_list_key(&s->ocur, n, s->page, k))
-            return TUI_UNHANDLED;
-        s->osel = n > 0 ? jint(shown[s->ocur], "orderId") : 0;
-        return TUI_REDRAW;
-    default:
-        return TUI_UNHANDLED;
-    }
+    return tui_list_key(&s->lcur, (int)json_array_size(s->recent), s->page, k) ? TUI_REDRAW : TUI_UNHANDLED;
+}
+
+static tui_res_t catalog_key(app_t *app, int k)
+{
+    cust_t *s = S(app);
+    return tui_list_move(app, foods_shown, "id", &s->sel, &s->cur, s->page, k);
+}
+
+static tui_res_t orders_key(app_t *app, int k)
+{
+    cust_t *s = S(app);
+    return tui_list_move(app, orders_shown, "orderId", &s->osel, &s->ocur, s->page, k);
 }
 
 static void who(app_t *app, char *out, size_t n)
@@ -886,13 +820,9 @@ static void who(app_t *app, char *out, size_t n)
 }
 
 const screen_t screen_customer = {
-    "customer",
-    ROLE_CUSTOMER,
-    {{V_LOGIN, "Sign in"}, {V_CATALOG, "Catalog"}, {V_ORDERS, "My orders"}, {0, NULL}},
-    enter,
-    draw,
-    key,
-    NULL,
-    leave,
-    who,
+    .name = "customer", .role = ROLE_CUSTOMER,
+    .tabs = {{V_LOGIN, "Sign in", draw_login, login_key},
+             {V_CATALOG, "Catalog", draw_catalog, catalog_key},
+             {V_ORDERS, "My orders", draw_orders, orders_key}},
+    .enter = enter, .leave = leave, .who = who,
 };

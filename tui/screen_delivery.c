@@ -9,14 +9,13 @@
  * manager sees them greyed, and the delivery service would refuse them
  * anyway (delivery.* moves allow the delivery role only).
  */
+#include "delivery.h"
 #include "tui.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define BOARD_MAX 2000
 
 typedef struct {
     board_t board;     /* first: board_of() relies on it */
@@ -33,7 +32,7 @@ static const struct {
 };
 #define NSECTIONS 4
 
-board_t *board_of(app_t *app)
+static board_t *board_of(app_t *app)
 {
     /* Both screens that show the board keep it first in their state. */
     return app->st;
@@ -93,20 +92,22 @@ static int find_selected(board_t *b, json_t **list, int n)
     return b->cur;
 }
 
-json_t *board_selected(app_t *app, board_t *b)
+/* The selected delivery (borrowed), or NULL. */
+static json_t *board_selected(app_t *app, board_t *b)
 {
-    static json_t *list[BOARD_MAX];
-    static int sec[BOARD_MAX];
-    int n = board_list(app, list, sec, BOARD_MAX);
+    static json_t *list[TUI_ROWS_MAX];
+    static int sec[TUI_ROWS_MAX];
+    int n = board_list(app, list, sec, TUI_ROWS_MAX);
     int i = find_selected(b, list, n);
     return i < 0 ? NULL : list[i];
 }
 
-tui_res_t board_move(app_t *app, board_t *b, int key)
+tui_res_t board_key(app_t *app, int key)
 {
-    static json_t *list[BOARD_MAX];
-    static int sec[BOARD_MAX];
-    int n = board_list(app, list, sec, BOARD_MAX);
+    board_t *b = board_of(app);
+    static json_t *list[TUI_ROWS_MAX];
+    static int sec[TUI_ROWS_MAX];
+    int n = board_list(app, list, sec, TUI_ROWS_MAX);
     (void)find_selected(b, list, n);
     if (!tui_list_key(&b->cur, n, 5, key))
         return TUI_UNHANDLED;
@@ -121,111 +122,106 @@ static int same_day(long long ms, const struct tm *today)
     return ms > 0 && localtime_r(&t, &tm) && tm.tm_year == today->tm_year && tm.tm_yday == today->tm_yday;
 }
 
-void board_draw(app_t *app, WINDOW *w, board_t *b)
+/* A line of the board: a section's heading, a delivery, or "(none)". */
+typedef struct {
+    enum { LN_HEADING, LN_DELIVERY, LN_NONE } kind;
+    int s;   /* its section */
+    int i;   /* the delivery's index in the list, -1 for the others */
+} line_t;
+
+/* The board's lines: every section with its deliveries, "(none)" for an
+ * empty one, the cancellation requests only when there are some. Returns
+ * how many; *sel_line is the selected delivery's line (0 when none). */
+static int board_lines(const int *sec, int n, int seli, const int *counts, line_t *lines, int *sel_line)
 {
-    static json_t *list[BOARD_MAX];
-    static int sec[BOARD_MAX];
-    int h, wd;
-    getmaxyx(w, h, wd);
-    dataset_t *ds = &app->ds[DS_BOARD];
-    int n = board_list(app, list, sec, BOARD_MAX);
-    int seli = find_selected(b, list, n);
-    long long now = tui_now();
-
-    /* Columns: flag, order, food x qty, customer, address, waiting. */
-    int ord_w = 6, cust_w = 10, wait_w = 8;
-    int flex = wd - (1 + 2 + ord_w + 2 + 2 + cust_w + 2 + 2 + wait_w + 1);
-    if (flex < 10)
-        flex = 10;
-    int food_w = flex * 3 / 5, addr_w = flex - food_w;
-    int xflag = 1, xord = xflag + 2, xfood = xord + ord_w + 2, xcust = xfood + food_w + 2,
-        xaddr = xcust + cust_w + 2, xwait = xaddr + addr_w + 2;
-
-    int counts[NSECTIONS] = {0};
-    for (int i = 0; i < n; i++)
-        counts[sec[i]]++;
-    char head[160];
-    snprintf(head, sizeof head, "Deliveries: oldest first, coloured by waiting time");
-    w_put(w, 0, 1, wd - 2, head, ui(UI_HEAD), 0);
-    w_put(w, 1, xord, ord_w, "Order", ui(UI_HEAD), 0);
-    w_put(w, 1, xfood, food_w, "Food", ui(UI_HEAD), W_PAD);
-    w_put(w, 1, xcust, cust_w, "Customer", ui(UI_HEAD), W_PAD);
-    w_put(w, 1, xaddr, addr_w, "Address", ui(UI_HEAD), W_PAD);
-    w_put(w, 1, xwait, wait_w, "Waiting", ui(UI_HEAD), W_RIGHT);
-
-    /* Display lines: section headings, deliveries, "(none)". */
-    typedef struct {
-        int kind;    /* 0 heading, 1 delivery, 2 none */
-        int s, i;
-    } line_t;
-    static line_t lines[BOARD_MAX + 2 * NSECTIONS];
-    int nl = 0, sel_line = 0;
+    int nl = 0;
+    *sel_line = 0;
     for (int s = 0; s < NSECTIONS; s++) {
         if (s == 0 && counts[0] == 0)
-            continue;   /* cancellation requests only when there are some */
-        lines[nl++] = (line_t){0, s, -1};
+            continue;
+        lines[nl++] = (line_t){LN_HEADING, s, -1};
         int any = 0;
         for (int i = 0; i < n; i++) {
             if (sec[i] != s)
                 continue;
             if (i == seli)
-                sel_line = nl;
-            lines[nl++] = (line_t){1, s, i};
+                *sel_line = nl;
+            lines[nl++] = (line_t){LN_DELIVERY, s, i};
             any = 1;
         }
         if (!any)
-            lines[nl++] = (line_t){2, s, -1};
+            lines[nl++] = (line_t){LN_NONE, s, -1};
     }
-    int rows = h - 3;
-    if (seli >= 0)
-        tui_list_fit(sel_line, &b->top, rows, nl);
-    if (b->top > 0 && sel_line > 0 && lines[sel_line - 1].kind == 0 && b->top == sel_line)
-        b->top--;   /* show the selected delivery's heading with it */
-    if (!ds->data) {
-        const char *why = ds->error[0] ? ds->error
-                          : app->svc[net_svc_index("delivery")].up == 0 ? "offline: the delivery service does not answer"
-                                                                       : "loading\xe2\x80\xa6";
-        w_put(w, 2, 2, wd - 4, why, ds->error[0] ? ui(UI_ERR) : ui(UI_GREY), 0);
-        nl = 0;
+    return nl;
+}
+
+enum { BD_ORDER, BD_FOOD, BD_CUSTOMER, BD_ADDRESS, BD_WAITING };
+/* The flag of a cancellation request stands left of the table, at x 1. */
+static const tb_col_t board_cols[] = {
+    [BD_ORDER] = {"Order", 6, TB_LEFT},
+    [BD_FOOD] = {"Food", TB_FLEX(3), TB_FILL},
+    [BD_CUSTOMER] = {"Customer", 10, TB_FILL},
+    [BD_ADDRESS] = {"Address", TB_FLEX(2), TB_FILL},
+    [BD_WAITING] = {"Waiting", 8, TB_RIGHT},
+};
+
+/* What the board's lines need. */
+typedef struct {
+    app_t *app;
+    json_t **list;
+    const line_t *lines;
+    const int *counts;
+    int seli;
+    long long now;
+} board_rows_t;
+
+static void delivery_row(const table_t *t, int y, const board_rows_t *r, const line_t *ln)
+{
+    json_t *d = r->list[ln->i];
+    int is_sel = ln->i == r->seli;
+    int cancel = ln->s == 0;
+    long long age = (r->now - proto_ts_ms(jstr(d, "created_at"))) / 1000;
+    ui_t wk = age >= r->app->wait_late_s ? UI_LATE : age >= r->app->wait_warn_s ? UI_WARN : UI_OK;
+    attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
+    char food[256], waited[24];
+    snprintf(food, sizeof food, "%s x%lld", jstr(d, "foodName"), jint(d, "qty"));
+    w_age(waited, sizeof waited, age);
+    if (wk == UI_LATE) {
+        size_t len = strlen(waited);
+        snprintf(waited + len, sizeof waited - len, "!");
     }
-    for (int l = b->top, y = 2; l < nl && y < 2 + rows; l++, y++) {
-        line_t *ln = &lines[l];
-        if (ln->kind == 0) {
-            char t[64];
-            snprintf(t, sizeof t, "%s (%d)", sections[ln->s].heading, counts[ln->s]);
-            w_put(w, y, 1, wd - 2, t, ln->s == 0 ? ui(UI_FLAG) : ui(UI_HEAD), 0);
-            continue;
-        }
-        if (ln->kind == 2) {
-            w_put(w, y, xord, wd - xord - 1, "(none)", ui(UI_GREY), 0);
-            continue;
-        }
-        json_t *d = list[ln->i];
-        int is_sel = ln->i == seli;
-        int cancel = ln->s == 0;
-        long long age = (now - proto_ts_ms(jstr(d, "created_at"))) / 1000;
-        ui_t wk = age >= app->wait_late_s ? UI_LATE : age >= app->wait_warn_s ? UI_WARN : UI_OK;
-        attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
-        char food[256], waited[24];
-        snprintf(food, sizeof food, "%s x%lld", jstr(d, "foodName"), jint(d, "qty"));
-        w_age(waited, sizeof waited, age);
-        if (wk == UI_LATE) {
-            size_t len = strlen(waited);
-            snprintf(waited + len, sizeof waited - len, "!");
-        }
-        w_fill(w, y, 0, wd, a);
-        w_put(w, y, xflag, 1, cancel ? "!" : "", is_sel ? a : ui(UI_FLAG), 0);
-        w_putf(w, y, xord, ord_w, a, 0, "#%lld", jint(d, "orderId"));
-        w_put(w, y, xfood, food_w, food, cancel && !is_sel ? ui(UI_FLAG) : a | A_BOLD, W_PAD);
-        w_put(w, y, xcust, cust_w, jstr(d, "customerName"), a, W_PAD);
-        w_put(w, y, xaddr, addr_w, jstr(d, "address"), a, W_PAD);
-        /* The waiting colour shows on the selected row too. */
-        w_put(w, y, xwait, wait_w, waited, is_sel ? ui(wk) | A_REVERSE : ui(wk), W_RIGHT);
+    tb_fill(t, y, a);
+    w_put(t->w, y, 1, 1, cancel ? "!" : "", is_sel ? a : ui(UI_FLAG), 0);
+    tb_cellf(t, y, BD_ORDER, a, "#%lld", jint(d, "orderId"));
+    tb_cell(t, y, BD_FOOD, food, cancel && !is_sel ? ui(UI_FLAG) : a | A_BOLD);
+    tb_cell(t, y, BD_CUSTOMER, jstr(d, "customerName"), a);
+    tb_cell(t, y, BD_ADDRESS, jstr(d, "address"), a);
+    /* The waiting colour shows on the selected row too. */
+    tb_cell(t, y, BD_WAITING, waited, is_sel ? ui(wk) | A_REVERSE : ui(wk));
+}
+
+static void board_row(const table_t *t, int y, int l, void *arg)
+{
+    const board_rows_t *r = arg;
+    const line_t *ln = &r->lines[l];
+    if (ln->kind == LN_HEADING) {
+        char head[64];
+        snprintf(head, sizeof head, "%s (%d)", sections[ln->s].heading, r->counts[ln->s]);
+        w_put(t->w, y, 1, t->wd - 2, head, ln->s == 0 ? ui(UI_FLAG) : ui(UI_HEAD), 0);
+    } else if (ln->kind == LN_NONE) {
+        int x = t->x[BD_ORDER];
+        w_put(t->w, y, x, t->wd - x - 1, "(none)", ui(UI_GREY), 0);
+    } else {
+        delivery_row(t, y, r, ln);
     }
-    /* The last line: what is done today. */
-    time_t t = (time_t)(now / 1000);
+}
+
+/* The last line: what is on the board, and what is done today. */
+static void board_footer(app_t *app, const table_t *t, int n, long long now)
+{
+    time_t secs = (time_t)(now / 1000);
     struct tm today;
-    if (!localtime_r(&t, &today))
+    if (!localtime_r(&secs, &today))
         memset(&today, 0, sizeof today);
     int delivered = 0, cancelled = 0;
     size_t i;
@@ -239,35 +235,69 @@ void board_draw(app_t *app, WINDOW *w, board_t *b)
     char foot[160];
     snprintf(foot, sizeof foot, "On the board: %d. Done today: %d delivered, %d cancelled.", n, delivered,
              cancelled);
-    w_put(w, h - 1, 1, wd - 2, foot, ui(UI_GREY), 0);
+    tb_footer(t, foot);
+}
+
+void board_draw(app_t *app, WINDOW *w)
+{
+    board_t *b = board_of(app);
+    static json_t *list[TUI_ROWS_MAX];
+    static int sec[TUI_ROWS_MAX];
+    static line_t lines[TUI_ROWS_MAX + 2 * NSECTIONS];
+    int n = board_list(app, list, sec, TUI_ROWS_MAX);
+    int seli = find_selected(b, list, n);
+    int counts[NSECTIONS] = {0};
+    for (int i = 0; i < n; i++)
+        counts[sec[i]]++;
+    int sel_line;
+    int nl = board_lines(sec, n, seli, counts, lines, &sel_line);
+
+    table_t t = {board_cols, TB_NCOLS(board_cols), .left = 3, .flex_min = 10};
+    tb_begin(&t, w);
+    tb_title(&t, "Deliveries: oldest first, coloured by waiting time", NULL);
+    if (seli >= 0)
+        tui_list_fit(sel_line, &b->top, t.rows, nl);
+    if (b->top > 0 && sel_line > 0 && lines[sel_line - 1].kind == LN_HEADING && b->top == sel_line)
+        b->top--;   /* show the selected delivery's heading with it */
+    if (!tb_say_data(app, w, t.y0, DS_BOARD, NULL, n, NULL))
+        nl = 0;
+    long long now = tui_now();
+    tb_rows(&t, b->top, nl, board_row, &(board_rows_t){app, list, lines, counts, seli, now});
+    board_footer(app, &t, n, now);
 }
 
 /* ---- moves ------------------------------------------------------------------- */
 
-static const struct move {
+/* The team's keys (actions.c) and what each says when done; the state each
+ * move goes from and to is the delivery state machine's (proto/delivery.h). */
+static const struct key_move {
     int key;
     const char *command;
-    const char *from;
     const char *done;
-} moves[] = {
-    {'c', "delivery.confirm", "received", "confirmed"},
-    {'s', "delivery.ship", "confirmed", "shipped"},
-    {'d', "delivery.complete", "shipped", "delivered"},
-    {'y', "delivery.cancel_confirm", "cancel_requested", "cancellation accepted"},
-    {'n', "delivery.cancel_reject", "cancel_requested", "cancellation rejected: the order goes on"},
+} key_moves[] = {
+    {'c', "delivery.confirm", "confirmed"},
+    {'s', "delivery.ship", "shipped"},
+    {'d', "delivery.complete", "delivered"},
+    {'y', "delivery.cancel_confirm", "cancellation accepted"},
+    {'n', "delivery.cancel_reject", "cancellation rejected: the order goes on"},
 };
 
-static tui_res_t do_move(app_t *app, const struct move *m)
+/* The selected delivery (borrowed), or NULL after saying there is none. */
+static json_t *selected_or_say(app_t *app)
 {
     board_t *b = board_of(app);
     json_t *d = b ? board_selected(app, b) : NULL;
-    if (!d) {
+    if (!d)
         tui_flash(app, UI_ERR, "no delivery selected");
-        return TUI_REDRAW;
-    }
+    return d;
+}
+
+static tui_res_t do_move(app_t *app, json_t *d, const struct key_move *k)
+{
+    const delivery_move_t *m = delivery_move_find(k->command);
     long long order = jint(d, "orderId"), id = jint(d, "id");
     const char *status = jstr(d, "status");
-    if (strcmp(status, m->from) != 0) {
+    if (m && strcmp(status, m->from) != 0) {
         tui_flash(app, UI_ERR, "order #%lld is %s: this key is for %s deliveries", order,
                   strcmp(status, "cancel_requested") == 0 ? "waiting for a cancellation answer (y/n)"
                                                           : status,
@@ -278,7 +308,7 @@ static tui_res_t do_move(app_t *app, const struct move *m)
     proto_err_t err;
     char what[64];
     snprintf(what, sizeof what, "order #%lld", order);
-    if (net_call(app, m->command, json_pack("{s:I}", "id", (json_int_t)id), &res, &err) != 0) {
+    if (net_call(app, k->command, json_pack("{s:I}", "id", (json_int_t)id), &res, &err) != 0) {
         tui_flash_err(app, what, &err);
         net_dirty(app, DS_BOARD);
         return TUI_REDRAW;
@@ -291,32 +321,39 @@ static tui_res_t do_move(app_t *app, const struct move *m)
         if (jint(row, "id") == id)
             json_object_set(row, "status", json_object_get(res, "status"));
     json_decref(res);
-    tui_flash(app, UI_OK, "order #%lld %s", order, m->done);
+    tui_flash(app, UI_OK, "order #%lld %s", order, k->done);
     net_dirty(app, DS_BOARD);
     return TUI_REDRAW;
 }
 
+/* The key of a move by its key or its command. */
+static const struct key_move *key_move_of(int key, const char *command)
+{
+    for (size_t i = 0; i < sizeof key_moves / sizeof key_moves[0]; i++)
+        if (key_moves[i].key == key || (command && strcmp(key_moves[i].command, command) == 0))
+            return &key_moves[i];
+    return NULL;
+}
+
 tui_res_t act_dlv_move(app_t *app, int key)
 {
-    for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++)
-        if (moves[i].key == key)
-            return do_move(app, &moves[i]);
-    return TUI_HANDLED;
+    const struct key_move *k = key_move_of(key, NULL);
+    if (!k)
+        return TUI_HANDLED;
+    json_t *d = selected_or_say(app);
+    return d ? do_move(app, d, k) : TUI_REDRAW;
 }
 
 tui_res_t act_dlv_next(app_t *app, int key)
 {
     (void)key;
-    board_t *b = board_of(app);
-    json_t *d = b ? board_selected(app, b) : NULL;
-    if (!d) {
-        tui_flash(app, UI_ERR, "no delivery selected");
+    json_t *d = selected_or_say(app);
+    if (!d)
         return TUI_REDRAW;
-    }
-    const char *status = jstr(d, "status");
-    for (size_t i = 0; i < 3; i++)
-        if (strcmp(moves[i].from, status) == 0)
-            return do_move(app, &moves[i]);
+    const delivery_move_t *m = delivery_move_next(jstr(d, "status"));
+    const struct key_move *k = m ? key_move_of(0, m->command) : NULL;
+    if (k)
+        return do_move(app, d, k);
     tui_flash(app, UI_FLAG, "order #%lld asks to cancel: y accepts, n rejects", jint(d, "orderId"));
     return TUI_REDRAW;
 }
@@ -324,13 +361,9 @@ tui_res_t act_dlv_next(app_t *app, int key)
 tui_res_t act_dlv_ticket(app_t *app, int key)
 {
     (void)key;
-    board_t *b = board_of(app);
-    json_t *d = b ? board_selected(app, b) : NULL;
-    if (!d) {
-        tui_flash(app, UI_ERR, "no delivery selected");
-        return TUI_REDRAW;
-    }
-    tui_ticket(app, jint(d, "orderId"));
+    json_t *d = selected_or_say(app);
+    if (d)
+        dlg_ticket(app, jint(d, "orderId"));
     return TUI_REDRAW;
 }
 
@@ -338,10 +371,7 @@ tui_res_t act_dlv_ticket(app_t *app, int key)
 
 static void enter(app_t *app)
 {
-    dlv_t *s = calloc(1, sizeof *s);
-    if (!s)
-        proto_oom();
-    app->st = s;
+    app->st = xcalloc(1, sizeof(dlv_t));
     net_want(app, 1u << DS_BOARD);
 }
 
@@ -351,29 +381,8 @@ static void leave(app_t *app)
     app->st = NULL;
 }
 
-static void draw(app_t *app, WINDOW *w)
-{
-    board_draw(app, w, board_of(app));
-}
-
-static tui_res_t key(app_t *app, int k)
-{
-    return board_move(app, board_of(app), k);
-}
-
-static void who(app_t *app, char *out, size_t n)
-{
-    snprintf(out, n, "delivery: %s", app->staff);
-}
-
 const screen_t screen_delivery = {
-    "delivery",
-    ROLE_DELIVERY,
-    {{V_BOARD, "Board"}, {0, NULL}},
-    enter,
-    draw,
-    key,
-    NULL,
-    leave,
-    who,
+    .name = "delivery", .role = ROLE_DELIVERY,
+    .tabs = {{V_BOARD, "Board", board_draw, board_key}},
+    .enter = enter, .leave = leave,
 };

@@ -15,8 +15,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define SHOW_MAX 2000
-
 typedef struct {
     board_t board;          /* first: board_of() relies on it */
     int cur, top;
@@ -131,86 +129,67 @@ static int foods_shown(app_t *app, json_t **out, int max)
 static json_t *food_selected(app_t *app)
 {
     mgr_t *s = S(app);
-    static json_t *shown[SHOW_MAX];
-    int n = foods_shown(app, shown, SHOW_MAX);
-    return tui_keep_selection(shown, n, s->sel, &s->cur);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = foods_shown(app, shown, TUI_ROWS_MAX);
+    return tui_keep_selection(shown, n, "id", s->sel, &s->cur);
 }
 
-static void draw_offline_or_empty(app_t *app, WINDOW *w, int y, int wd, int d, const char *empty, int n)
+enum { FD_ID, FD_NAME, FD_PRICE, FD_STOCK, FD_SOLD, FD_NOTE };
+static const tb_col_t food_cols[] = {
+    [FD_ID] = {"#", 4, TB_RIGHT},
+    [FD_NAME] = {NULL, TB_FLEX(1), TB_FILL},   /* "Food", or what the search matches */
+    [FD_PRICE] = {"Price", 9, TB_RIGHT},
+    [FD_STOCK] = {"Stock", 6, TB_RIGHT},
+    [FD_SOLD] = {"Sold", 5, TB_RIGHT},
+    [FD_NOTE] = {NULL, 9, TB_LEFT, 1},         /* SOLD OUT */
+};
+
+/* What the rows of a list need. */
+typedef struct {
+    app_t *app;
+    json_t **shown;
+    const day_t *day;   /* foods: what sold today */
+} rows_t;
+
+static void food_row(const table_t *t, int y, int i, void *arg)
 {
-    dataset_t *ds = &app->ds[d];
-    const char *service = d == DS_FOODS ? "catalog" : d == DS_ORDERS ? "order" : "delivery";
-    if (!ds->data) {
-        char why[200];
-        if (ds->error[0])
-            snprintf(why, sizeof why, "%s", ds->error);
-        else if (app->svc[net_svc_index(service)].up == 0)
-            snprintf(why, sizeof why, "offline: the %s service does not answer", service);
-        else
-            snprintf(why, sizeof why, "loading\xe2\x80\xa6");
-        w_put(w, y, 2, wd - 4, why, ds->error[0] ? ui(UI_ERR) : ui(UI_GREY), 0);
-    } else if (n == 0 && empty) {
-        w_put(w, y, 2, wd - 4, empty, ui(UI_GREY), 0);
-    }
+    rows_t *r = arg;
+    json_t *f = r->shown[i];
+    int out = jint(f, "stock") <= 0;
+    int is_sel = i == S(r->app)->cur;
+    attr_t a = is_sel ? ui(UI_SEL) : out ? ui(UI_GREY) : A_NORMAL;
+    char price[32];
+    w_money(price, sizeof price, jint(f, "price"));
+    tb_fill(t, y, a);
+    tb_cellf(t, y, FD_ID, a, "%lld", jint(f, "id"));
+    tb_cell(t, y, FD_NAME, jstr(f, "name"), a | (out ? 0 : A_BOLD));
+    tb_cell(t, y, FD_PRICE, price, a);
+    tb_cellf(t, y, FD_STOCK, a, "%lld", jint(f, "stock"));
+    tb_cellf(t, y, FD_SOLD, a, "%lld", sold_today(r->day, jint(f, "id")));
+    if (out)
+        tb_cell(t, y, FD_NOTE, "SOLD OUT", is_sel ? a : ui(UI_WARN));
 }
 
 static void draw_foods(app_t *app, WINDOW *w)
 {
     mgr_t *s = S(app);
-    int h, wd;
-    getmaxyx(w, h, wd);
-    day_t *day = calloc(1, sizeof *day);
-    if (!day)
-        proto_oom();
+    day_t *day = xcalloc(1, sizeof *day);
     day_sum(app, day);
-    char line[256];
-    summary_line(day, line, sizeof line);
-    w_put(w, 0, 1, wd - 2, line, ui(UI_HEAD), 0);
-    static json_t *shown[SHOW_MAX];
-    int n = foods_shown(app, shown, SHOW_MAX);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = foods_shown(app, shown, TUI_ROWS_MAX);
     (void)food_selected(app);
-    int id_w = 4, price_w = 9, stock_w = 6, sold_w = 5, note_w = 9;
-    int name_w = wd - (1 + id_w + 2 + 2 + price_w + 2 + stock_w + 2 + sold_w + 2 + note_w + 1);
-    if (name_w < 8) {
-        note_w = 0;
-        name_w = wd - (1 + id_w + 2 + 2 + price_w + 2 + stock_w + 2 + sold_w + 1);
-    }
-    int xid = 1, xname = xid + id_w + 2, xprice = xname + name_w + 2, xstock = xprice + price_w + 2,
-        xsold = xstock + stock_w + 2, xnote = xsold + sold_w + 2;
-    if (s->search[0]) {
-        char t[400];
-        snprintf(t, sizeof t, "foods matching \"%s\"", s->search);
-        w_put(w, 1, xname, name_w, t, ui(UI_HEAD), W_PAD);
-    } else {
-        w_put(w, 1, xname, name_w, "Food", ui(UI_HEAD), W_PAD);
-    }
-    w_put(w, 1, xid, id_w, "#", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xprice, price_w, "Price", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xstock, stock_w, "Stock", ui(UI_HEAD), W_RIGHT);
-    w_put(w, 1, xsold, sold_w, "Sold", ui(UI_HEAD), W_RIGHT);
-    int rows = h - 3;
-    s->page = rows;
-    draw_offline_or_empty(app, w, 2, wd, DS_FOODS,
-                          s->search[0] ? "no food matches the search (Esc clears it)" : "no food yet: a adds one",
-                          n);
-    tui_list_fit(s->cur, &s->top, rows, n);
-    for (int i = s->top, y = 2; i < n && y < 2 + rows && app->ds[DS_FOODS].data; i++, y++) {
-        json_t *f = shown[i];
-        int out = jint(f, "stock") <= 0;
-        int is_sel = i == s->cur;
-        attr_t a = is_sel ? ui(UI_SEL) : out ? ui(UI_GREY) : A_NORMAL;
-        char price[32];
-        w_money(price, sizeof price, jint(f, "price"));
-        w_fill(w, y, 0, wd, a);
-        w_putf(w, y, xid, id_w, a, W_RIGHT, "%lld", jint(f, "id"));
-        w_put(w, y, xname, name_w, jstr(f, "name"), a | (out ? 0 : A_BOLD), W_PAD);
-        w_put(w, y, xprice, price_w, price, a, W_RIGHT);
-        w_putf(w, y, xstock, stock_w, a, W_RIGHT, "%lld", jint(f, "stock"));
-        w_putf(w, y, xsold, sold_w, a, W_RIGHT, "%lld", sold_today(day, jint(f, "id")));
-        if (note_w && out)
-            w_put(w, y, xnote, note_w, "SOLD OUT", is_sel ? a : ui(UI_WARN), 0);
-    }
-    w_put(w, h - 1, 1, wd - 2, "Sold: quantity sold today. Stock changes show live.", ui(UI_GREY), 0);
+    table_t t = {food_cols, TB_NCOLS(food_cols), .left = 1, .flex_want = 8};
+    tb_begin(&t, w);
+    char line[400];
+    summary_line(day, line, sizeof line);
+    tb_title(&t, line, NULL);
+    if (s->search[0])
+        snprintf(line, sizeof line, "foods matching \"%s\"", s->search);
+    tb_cell(&t, t.y0 - 1, FD_NAME, s->search[0] ? line : "Food", ui(UI_HEAD));   /* its heading */
+    tb_say_data(app, w, t.y0, DS_FOODS, NULL, n,
+                s->search[0] ? "no food matches the search (Esc clears it)" : "no food yet: a adds one");
+    s->page = tb_list(&t, s->cur, &s->top, n, food_row, &(rows_t){app, shown, day});
+    tb_footer(&t, "Sold: quantity sold today. Stock changes show live.");
     free(day);
 }
 
@@ -218,14 +197,12 @@ static void draw_day(app_t *app, WINDOW *w)
 {
     int h, wd;
     getmaxyx(w, h, wd);
-    day_t *d = calloc(1, sizeof *d);
-    if (!d)
-        proto_oom();
+    day_t *d = xcalloc(1, sizeof *d);
     day_sum(app, d);
     char t[128], sales[32];
     snprintf(t, sizeof t, "The day so far: %s (live)", d->date);
     w_put(w, 0, 1, wd - 2, t, ui(UI_HEAD), 0);
-    draw_offline_or_empty(app, w, 1, wd, DS_ORDERS, NULL, 1);
+    tb_say_data(app, w, 1, DS_ORDERS, NULL, 1, NULL);
     w_money(sales, sizeof sales, d->sales);
     int y = 2, half = wd / 2;
     w_putf(w, y, 3, half - 4, A_NORMAL, 0, "Orders        %8d", d->orders);
@@ -287,78 +264,55 @@ static int audit_shown(app_t *app, json_t **out, int max)
     return n;
 }
 
+enum { AU_TIME, AU_WHO, AU_EVENT, AU_WHAT };
+static const tb_col_t audit_cols[] = {
+    [AU_TIME] = {"Time", 8, TB_LEFT},
+    [AU_WHO] = {"Who", 16, TB_LEFT},
+    [AU_EVENT] = {"Event", 18, TB_LEFT, 1},   /* "What" says it in words already */
+    [AU_WHAT] = {"What", TB_FLEX(1), TB_LEFT},
+};
+
+static void audit_row(const table_t *t, int y, int i, void *arg)
+{
+    rows_t *r = arg;
+    json_t *ev = r->shown[i];
+    int is_sel = i == S(r->app)->acur;
+    attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
+    const char *actor = jstr(ev, "actor");
+    int sys = strncmp(actor, "system:", 7) == 0;
+    char clock[16], desc[512];
+    w_ts_clock(jstr(ev, "timestamp"), clock, sizeof clock);
+    net_describe(ev, desc, sizeof desc);
+    tb_fill(t, y, a);
+    tb_cell(t, y, AU_TIME, clock, a);
+    tb_cell(t, y, AU_WHO, actor, is_sel ? a : sys ? ui(UI_GREY) : ui(UI_KEY));
+    tb_cell(t, y, AU_EVENT, jstr(ev, "eventType"), a);
+    tb_cell(t, y, AU_WHAT, desc, a);
+}
+
+/* The Audit tab: the recent events (tui_net.c keeps them), newest first,
+ * what people did unless p shows the services' own steps too. */
 static void draw_audit(app_t *app, WINDOW *w)
 {
     mgr_t *s = S(app);
-    int h, wd;
-    getmaxyx(w, h, wd);
-    static json_t *shown[SHOW_MAX];
-    int n = audit_shown(app, shown, SHOW_MAX);
-    char t[400];
-    snprintf(t, sizeof t, "Who did what, newest first%s%s%s", s->people_only ? " (people only: p shows all)" : " (all: p shows people only)",
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = audit_shown(app, shown, TUI_ROWS_MAX);
+    table_t t = {audit_cols, TB_NCOLS(audit_cols), .left = 1, .flex_want = 50};
+    tb_begin(&t, w);
+    char head[400];
+    snprintf(head, sizeof head, "Who did what, newest first%s%s%s",
+             s->people_only ? " (people only: p shows all)" : " (all: p shows people only)",
              s->asearch[0] ? ", matching " : "", s->asearch);
-    w_put(w, 0, 1, wd - 2, t, ui(UI_HEAD), 0);
-    int time_w = 8, who_w = 16, type_w = 18;
-    int what_w = wd - (1 + time_w + 2 + who_w + 2 + type_w + 2 + 1);
-    if (what_w < 50) {
-        /* "What" says it in words already; the type when there is room. */
-        type_w = 0;
-        what_w = wd - (1 + time_w + 2 + who_w + 2 + 1);
-    }
-    int xt = 1, xw = xt + time_w + 2, xty = xw + who_w + 2, xwh = xty + (type_w ? type_w + 2 : 0);
-    w_put(w, 1, xt, time_w, "Time", ui(UI_HEAD), 0);
-    w_put(w, 1, xw, who_w, "Who", ui(UI_HEAD), 0);
-    if (type_w)
-        w_put(w, 1, xty, type_w, "Event", ui(UI_HEAD), 0);
-    w_put(w, 1, xwh, what_w, "What", ui(UI_HEAD), 0);
-    int rows = h - 3;
-    s->page = rows;
-    if (!app->follow)
-        w_put(w, 2, 2, wd - 4, app->offline ? "offline: the events come when the backend is back"
-                                            : "loading\xe2\x80\xa6", ui(UI_GREY), 0);
-    else if (n == 0)
-        w_put(w, 2, 2, wd - 4, "nothing yet", ui(UI_GREY), 0);
+    tb_title(&t, head, NULL);
+    tb_say(w, t.y0, app->follow != NULL, NULL,
+           app->offline ? "offline: the events come when the backend is back" : NULL, n, "nothing yet");
     if (s->acur >= n)
         s->acur = n > 0 ? n - 1 : 0;
-    tui_list_fit(s->acur, &s->atop, rows, n);
-    for (int i = s->atop, y = 2; i < n && y < 2 + rows; i++, y++) {
-        json_t *ev = shown[i];
-        int is_sel = i == s->acur;
-        attr_t a = is_sel ? ui(UI_SEL) : A_NORMAL;
-        const char *actor = jstr(ev, "actor");
-        int sys = strncmp(actor, "system:", 7) == 0;
-        char clock[16], desc[512];
-        w_ts_clock(jstr(ev, "timestamp"), clock, sizeof clock);
-        net_describe(ev, desc, sizeof desc);
-        w_fill(w, y, 0, wd, a);
-        w_put(w, y, xt, time_w, clock, a, 0);
-        w_put(w, y, xw, who_w, actor, is_sel ? a : sys ? ui(UI_GREY) : ui(UI_KEY), W_PAD);
-        if (type_w)
-            w_put(w, y, xty, type_w, jstr(ev, "eventType"), a, W_PAD);
-        w_put(w, y, xwh, what_w, desc, a, 0);
-    }
+    s->page = tb_list(&t, s->acur, &s->atop, n, audit_row, &(rows_t){app, shown, NULL});
     char foot[96];
     snprintf(foot, sizeof foot, "%d of the last %zu events. Who: the caller, or system:SERVICE.", n,
              json_array_size(app->audit));
-    w_put(w, h - 1, 1, wd - 2, foot, ui(UI_GREY), 0);
-}
-
-static void draw(app_t *app, WINDOW *w)
-{
-    switch (app->view) {
-    case V_DAY:
-        draw_day(app, w);
-        break;
-    case V_BOARD:
-        board_draw(app, w, board_of(app));
-        break;
-    case V_AUDIT:
-        draw_audit(app, w);
-        break;
-    default:
-        draw_foods(app, w);
-        break;
-    }
+    tb_footer(&t, foot);
 }
 
 /* ---- food actions --------------------------------------------------------------------- */
@@ -388,11 +342,11 @@ static void search_cancelled(app_t *app, form_t *f)
 
 static tui_res_t open_search(app_t *app, const char *label, const char *value)
 {
-    form_t *f = tui_form(app, "search", NULL, 0);
+    form_t *f = dlg_form(app, "search", NULL, 0);
     f->inline_prompt = 1;
     f->changed = search_changed;
     f->cancelled = search_cancelled;
-    tui_form_field(f, label, value, 0, 0);
+    dlg_field(f, label, value, 0, 0);
     return TUI_REDRAW;
 }
 
@@ -450,6 +404,9 @@ static int catalog_change(app_t *app, const char *cmd, json_t *body, const char 
     return 0;
 }
 
+/* The fields of adding and of editing a food (add_submit, edit_submit). */
+static const dlg_spec_t food_fields[3] = {{"Name", 0, 1}, {"Price", 1, 1}, {"Stock", 1, 1}};
+
 static int add_submit(app_t *app, form_t *f)
 {
     char name[256], price[32], stock[32];
@@ -465,10 +422,7 @@ static int add_submit(app_t *app, form_t *f)
 tui_res_t act_food_add(app_t *app, int key)
 {
     (void)key;
-    form_t *f = tui_form(app, "add a food", add_submit, 0);
-    tui_form_field(f, "Name", "", 0, 1);
-    tui_form_field(f, "Price", "", 1, 1);
-    tui_form_field(f, "Stock", "", 1, 1);
+    dlg_fields(dlg_form(app, "add a food", add_submit, 0), food_fields, 3, NULL);
     return TUI_REDRAW;
 }
 
@@ -524,10 +478,8 @@ tui_res_t act_food_edit(app_t *app, int key)
     snprintf(title, sizeof title, "edit food #%lld", jint(f, "id"));
     snprintf(price, sizeof price, "%lld", jint(f, "price"));
     snprintf(stock, sizeof stock, "%lld", jint(f, "stock"));
-    form_t *fm = tui_form(app, title, edit_submit, jint(f, "id"));
-    tui_form_field(fm, "Name", jstr(f, "name"), 0, 1);
-    tui_form_field(fm, "Price", price, 1, 1);
-    tui_form_field(fm, "Stock", stock, 1, 1);
+    const char *values[3] = {jstr(f, "name"), price, stock};
+    dlg_fields(dlg_form(app, title, edit_submit, jint(f, "id")), food_fields, 3, values);
     return TUI_REDRAW;
 }
 
@@ -572,9 +524,9 @@ tui_res_t act_food_stock(app_t *app, int key)
         return TUI_REDRAW;
     static char label[200];
     snprintf(label, sizeof label, "Stock of %s (now %lld; +N adds, -N takes)", jstr(f, "name"), jint(f, "stock"));
-    form_t *fm = tui_form(app, "stock", stock_submit, jint(f, "id"));
+    form_t *fm = dlg_form(app, "stock", stock_submit, jint(f, "id"));
     fm->inline_prompt = 1;
-    tui_form_field(fm, label, "", 1, 1);
+    dlg_field(fm, label, "", 1, 1);
     fm->f[0].ed.sign = 1;
     return TUI_REDRAW;
 }
@@ -608,7 +560,7 @@ tui_res_t act_food_delete(app_t *app, int key)
     json_t *f = selected_or_say(app);
     if (!f)
         return TUI_REDRAW;
-    tui_confirm(app, delete_answer, jint(f, "id"), "Delete food #%lld %s from the catalog?", jint(f, "id"),
+    dlg_confirm(app, delete_answer, jint(f, "id"), "Delete food #%lld %s from the catalog?", jint(f, "id"),
                 jstr(f, "name"));
     return TUI_REDRAW;
 }
@@ -617,9 +569,7 @@ tui_res_t act_food_delete(app_t *app, int key)
 
 static void enter(app_t *app)
 {
-    mgr_t *s = calloc(1, sizeof *s);
-    if (!s)
-        proto_oom();
+    mgr_t *s = xcalloc(1, sizeof *s);
     s->people_only = 1;
     app->st = s;
     net_want(app, 1u << DS_FOODS | 1u << DS_ORDERS | 1u << DS_BOARD);
@@ -634,42 +584,26 @@ static void leave(app_t *app)
     app->audit = NULL;
 }
 
-static tui_res_t key(app_t *app, int k)
+/* The lists' moving keys (tab_t.key). */
+static tui_res_t foods_key(app_t *app, int k)
 {
     mgr_t *s = S(app);
-    static json_t *shown[SHOW_MAX];
-    int n;
-    switch (app->view) {
-    case V_FOODS:
-        n = foods_shown(app, shown, SHOW_MAX);
-        (void)food_selected(app);
-        if (!tui_list_key(&s->cur, n, s->page, k))
-            return TUI_UNHANDLED;
-        s->sel = n > 0 ? jint(shown[s->cur], "id") : 0;
-        return TUI_REDRAW;
-    case V_BOARD:
-        return board_move(app, board_of(app), k);
-    case V_AUDIT:
-        n = audit_shown(app, shown, SHOW_MAX);
-        return tui_list_key(&s->acur, n, s->page, k) ? TUI_REDRAW : TUI_UNHANDLED;
-    default:
-        return TUI_UNHANDLED;
-    }
+    return tui_list_move(app, foods_shown, "id", &s->sel, &s->cur, s->page, k);
 }
 
-static void who(app_t *app, char *out, size_t n)
+static tui_res_t audit_key(app_t *app, int k)
 {
-    snprintf(out, n, "manager: %s", app->staff);
+    mgr_t *s = S(app);
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = audit_shown(app, shown, TUI_ROWS_MAX);
+    return tui_list_key(&s->acur, n, s->page, k) ? TUI_REDRAW : TUI_UNHANDLED;
 }
 
 const screen_t screen_manager = {
-    "manager",
-    ROLE_MANAGER,
-    {{V_FOODS, "Foods"}, {V_DAY, "Day"}, {V_BOARD, "Deliveries"}, {V_AUDIT, "Audit"}, {0, NULL}},
-    enter,
-    draw,
-    key,
-    NULL,
-    leave,
-    who,
+    .name = "manager", .role = ROLE_MANAGER,
+    .tabs = {{V_FOODS, "Foods", draw_foods, foods_key},
+             {V_DAY, "Day", draw_day, NULL},
+             {V_BOARD, "Deliveries", board_draw, board_key},
+             {V_AUDIT, "Audit", draw_audit, audit_key}},
+    .enter = enter, .leave = leave,
 };

@@ -67,25 +67,7 @@ const char *tui_role_name(unsigned role)
     }
 }
 
-/* Roles that may use an action, in words: "manager", "delivery team or manager". */
-static void roles_words(unsigned roles, char *out, size_t n)
-{
-    out[0] = '\0';
-    static const unsigned order[] = {ROLE_CUSTOMER, ROLE_MANAGER, ROLE_DELIVERY};
-    for (size_t i = 0; i < 3; i++) {
-        if (!(roles & order[i]))
-            continue;
-        size_t used = strlen(out);
-        snprintf(out + used, n - used, "%s%s", used ? " or " : "", tui_role_name(order[i]));
-    }
-}
-
-static int allowed(const app_t *app, const action_t *a)
-{
-    return app->role == ROLE_NONE || (a->roles & app->role) != 0;
-}
-
-/* ---- messages and dialogs ------------------------------------------------- */
+/* ---- messages ------------------------------------------------------------------ */
 
 void tui_flash(app_t *app, ui_t kind, const char *fmt, ...)
 {
@@ -110,70 +92,16 @@ void tui_flash_err(app_t *app, const char *what, const proto_err_t *err)
     }
 }
 
-void tui_confirm(app_t *app, confirm_fn fn, long long arg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(app->confirm.question, sizeof app->confirm.question, fmt, ap);
-    va_end(ap);
-    app->confirm.open = 1;
-    app->confirm.fn = fn;
-    app->confirm.arg = arg;
-    app->redraw = 1;
-}
-
-form_t *tui_form(app_t *app, const char *title, form_fn submit, long long arg)
-{
-    tui_form_close(app);
-    form_t *f = calloc(1, sizeof *f);
-    if (!f)
-        proto_oom();
-    snprintf(f->title, sizeof f->title, "%s", title);
-    f->submit = submit;
-    f->arg = arg;
-    app->form = f;
-    app->redraw = 1;
-    return f;
-}
-
-void tui_form_field(form_t *f, const char *label, const char *value, int digits, int required)
-{
-    if (f->nfields >= (int)(sizeof f->f / sizeof f->f[0]))
-        return;
-    f->f[f->nfields].label = label;
-    f->f[f->nfields].required = required;
-    edit_init(&f->f[f->nfields].ed, value, digits);
-    f->nfields++;
-}
-
-void tui_form_close(app_t *app)
-{
-    free(app->form);
-    app->form = NULL;
-    app->redraw = 1;
-}
-
-void tui_ticket(app_t *app, long long order)
-{
-    app->ticket = order;
-    net_reset(app, DS_TICKET);
-    if (order)
-        app->wanted |= 1u << DS_TICKET;
-    else
-        app->wanted &= ~(1u << DS_TICKET);
-    app->redraw = 1;
-}
-
 /* ---- lists ---------------------------------------------------------------------- */
 
-json_t *tui_keep_selection(json_t **shown, int n, long long sel, int *cur)
+json_t *tui_keep_selection(json_t **shown, int n, const char *key, long long sel, int *cur)
 {
     if (n == 0) {
         *cur = 0;
         return NULL;
     }
     for (int i = 0; i < n; i++)
-        if (jint(shown[i], "id") == sel) {
+        if (jint(shown[i], key) == sel) {
             *cur = i;
             return shown[i];
         }
@@ -220,6 +148,18 @@ int tui_list_key(int *cur, int n, int page, int key)
     if (*cur < 0)
         *cur = 0;
     return 1;
+}
+
+tui_res_t tui_list_move(app_t *app, tui_rows_fn rows, const char *key, long long *sel, int *cur, int page,
+                        int k)
+{
+    static json_t *shown[TUI_ROWS_MAX];
+    int n = rows(app, shown, TUI_ROWS_MAX);
+    (void)tui_keep_selection(shown, n, key, *sel, cur);
+    if (!tui_list_key(cur, n, page, k))
+        return TUI_UNHANDLED;
+    *sel = n > 0 ? jint(shown[*cur], key) : 0;
+    return TUI_REDRAW;
 }
 
 void tui_list_fit(int cur, int *top, int rows, int n)
@@ -293,10 +233,10 @@ void tui_goto(app_t *app, const screen_t *screen)
 {
     if (app->screen && app->screen->leave)
         app->screen->leave(app);
-    tui_form_close(app);
+    dlg_close_form(app);
     app->confirm.open = 0;
     app->help = 0;
-    tui_ticket(app, 0);
+    dlg_ticket(app, 0);
     app->screen = screen;
     app->role = screen ? screen->role : ROLE_NONE;
     if (screen && screen->role != ROLE_CUSTOMER)
@@ -341,10 +281,18 @@ static int layout(app_t *app)
         app->too_small = 1;
         return -1;
     }
-    if (app->screen && app->screen->resize)
-        app->screen->resize(app);
     app->redraw = 1;
     return 0;
+}
+
+/* The screen's tab that shows (its first when the view is none of them). */
+static const tab_t *current_tab(const app_t *app)
+{
+    const tab_t *tabs = app->screen->tabs;
+    for (int i = 0; i < 5 && tabs[i].name; i++)
+        if (tabs[i].view == app->view)
+            return &tabs[i];
+    return &tabs[0];
 }
 
 static unsigned current_view(const app_t *app)
@@ -372,7 +320,7 @@ static void draw_title(app_t *app)
     ui_t fk = UI_TITLE;
     int down = 0, unknown = 0;
     char names[64] = "";
-    for (int s = 0; s < NSVC; s++) {
+    for (int s = 0; s < app->nsvc; s++) {
         if (app->svc[s].up == 0) {
             size_t used = strlen(names);
             snprintf(names + used, sizeof names - used, "%s%s", down ? "," : "", config_services[s]);
@@ -380,7 +328,7 @@ static void draw_title(app_t *app)
         }
         unknown += app->svc[s].up < 0;
     }
-    if (down == NSVC || (down && !app->ever_online && down + unknown == NSVC)) {
+    if (down == app->nsvc || (down && !app->ever_online && down + unknown == app->nsvc)) {
         snprintf(flag, sizeof flag, " OFFLINE ");
         fk = UI_OFFLINE;
     } else if (down) {
@@ -401,6 +349,8 @@ static void draw_title(app_t *app)
         char who[160] = "";
         if (app->screen->who)
             app->screen->who(app, who, sizeof who);
+        else
+            snprintf(who, sizeof who, "%s: %s", app->screen->name, app->staff);
         char part[200];
         snprintf(part, sizeof part, "| %s |", who);
         x += w_put(w, 0, x, room - x, part, base, 0);
@@ -449,7 +399,7 @@ static void draw_bar(app_t *app)
     for (const action_t *a = tui_actions; a->label; a++) {
         if (!on_bar(app, a, view))
             continue;
-        int ok = allowed(app, a);
+        int ok = action_allowed(app, a);
         int need = w_width(a->label) + 1 + w_width(a->brief);
         if (x + need > room || (x + need + 2 > room && more_after(app, a + 1, view))) {
             if (x + 2 <= room)
@@ -468,290 +418,12 @@ static int draw_msg(app_t *app)
 {
     WINDOW *w = app->w_msg;
     werase(w);
-    if (app->form && app->form->inline_prompt) {
-        form_t *f = app->form;
-        char label[128];
-        snprintf(label, sizeof label, "%s: ", f->f[0].label);
-        int x = w_put(w, 0, 0, app->cols / 2, label, ui(UI_KEY), 0);
-        return edit_draw(w, 0, x, app->cols - x - 1, &f->f[0].ed, A_NORMAL);
-    }
+    int cursor = dlg_prompt(app);
+    if (cursor >= 0)
+        return cursor;
     if (app->msg[0])
         w_put(w, 0, 0, app->cols, app->msg, ui(app->msg_kind), 0);
     return -1;
-}
-
-/* Split text into lines of at most width columns, at blanks (a word wider
- * than a line gets a line of its own, cut by w_put when drawn). */
-static int wrap(const char *text, int width, char lines[][256], int max)
-{
-    int n = 0;
-    char line[256] = "";
-    size_t len = 0;
-    const char *p = text;
-    while (*p && n < max) {
-        while (*p == ' ')
-            p++;
-        const char *e = p;
-        while (*e && *e != ' ')
-            e++;
-        size_t wl = (size_t)(e - p);
-        if (wl == 0)
-            break;
-        if (wl > 200)
-            wl = 200;
-        char trial[512];
-        memcpy(trial, line, len);
-        size_t tl = len;
-        if (tl)
-            trial[tl++] = ' ';
-        memcpy(trial + tl, p, wl);
-        tl += wl;
-        trial[tl] = '\0';
-        if (len && (w_width(trial) > width || tl >= sizeof line)) {
-            memcpy(lines[n++], line, len + 1);
-            len = 0;
-            line[0] = '\0';
-            continue;   /* the same word again, on a fresh line */
-        }
-        if (tl >= sizeof line)
-            tl = sizeof line - 1;
-        memcpy(line, trial, tl);
-        line[tl] = '\0';
-        len = tl;
-        p = e;
-    }
-    if (len && n < max)
-        memcpy(lines[n++], line, len + 1);
-    return n;
-}
-
-/* A centered box of h x w over the main area; NULL when it does not fit. */
-static WINDOW *dialog_win(app_t *app, int h, int wd)
-{
-    int maxh = app->rows - 2, maxw = app->cols - 2;
-    if (h > maxh)
-        h = maxh;
-    if (wd > maxw)
-        wd = maxw;
-    if (h < 3 || wd < 10)
-        return NULL;
-    int y = 1 + (app->rows - 3 - h) / 2, x = (app->cols - wd) / 2;
-    if (y < 1)
-        y = 1;
-    WINDOW *w = newwin(h, wd, y, x);
-    if (w)
-        werase(w);
-    return w;
-}
-
-static void draw_confirm(app_t *app)
-{
-    char lines[8][256];
-    int wd = app->cols - 8 < 64 ? app->cols - 8 : 64;
-    int n = wrap(app->confirm.question, wd - 4, lines, 8);
-    WINDOW *w = dialog_win(app, n + 4, wd);
-    if (!w)
-        return;
-    w_frame(w, "confirm");
-    for (int i = 0; i < n; i++)
-        w_put(w, 1 + i, 2, wd - 4, lines[i], A_BOLD, 0);
-    int x = 2;
-    x += w_put(w, n + 2, x, wd - 4, "y", ui(UI_KEY), 0);
-    x += w_put(w, n + 2, x, wd - 4 - x, " yes    ", A_NORMAL, 0);
-    x += w_put(w, n + 2, x, wd - 4 - x, "n", ui(UI_KEY), 0);
-    w_put(w, n + 2, x, wd - 4 - x, " no", A_NORMAL, 0);
-    (void)wnoutrefresh(w);
-    (void)delwin(w);
-}
-
-/* Draws the form box; returns the window (the caller refreshes it last and
- * deletes it) with the cursor moved to the edited field. */
-static WINDOW *draw_form(app_t *app)
-{
-    form_t *f = app->form;
-    int wd = app->cols - 4 < 70 ? app->cols - 4 : 70;
-    WINDOW *w = dialog_win(app, f->nfields * 2 + 4, wd);
-    if (!w)
-        return NULL;
-    w_frame(w, f->title);
-    int lw = 0;
-    for (int i = 0; i < f->nfields; i++)
-        if (w_width(f->f[i].label) + 2 > lw)
-            lw = w_width(f->f[i].label) + 2;
-    if (lw > wd / 2)
-        lw = wd / 2;
-    int cy = 0, cx = 0;
-    for (int i = 0; i < f->nfields; i++) {
-        int y = 2 + i * 2;
-        char label[96];
-        snprintf(label, sizeof label, "%s%s", f->f[i].label, f->f[i].required ? "*" : "");
-        w_put(w, y, 2, lw, label, i == f->cur ? ui(UI_KEY) : A_NORMAL, 0);
-        int x = edit_draw(w, y, 2 + lw, wd - 4 - lw, &f->f[i].ed, i == f->cur ? A_UNDERLINE : A_UNDERLINE);
-        if (i == f->cur) {
-            cy = y;
-            cx = x;
-        }
-    }
-    w_put(w, f->nfields * 2 + 2, 2, wd - 4, "* required", ui(UI_GREY), 0);
-    (void)wmove(w, cy, cx);
-    return w;
-}
-
-/* The help's sections in the order shown: everywhere, the current tab's,
- * the rest of the current screen's, the other screens', the dialogs last. */
-static int help_sections(const app_t *app, const char **out, int max)
-{
-    unsigned mine = V_MENU;
-    if (app->screen) {
-        mine = 0;
-        for (int i = 0; i < 5 && app->screen->tabs[i].name; i++)
-            mine |= app->screen->tabs[i].view;
-    }
-    unsigned now = app->screen ? app->view : V_MENU;
-    int n = 0;
-    for (int pass = 0; pass < 5; pass++) {
-        for (const action_t *a = tui_actions; a->label; a++) {
-            int everywhere = strcmp(a->section, "Everywhere") == 0;
-            int dialogs = strcmp(a->section, "Dialogs") == 0;
-            int other = !everywhere && !dialogs;
-            int take = pass == 0 ? everywhere
-                       : pass == 1 ? other && (a->views & now)
-                       : pass == 2 ? other && (a->views & mine)
-                       : pass == 3 ? other
-                                   : dialogs;
-            if (!take)
-                continue;
-            int seen = 0;
-            for (int k = 0; k < n; k++)
-                seen |= strcmp(out[k], a->section) == 0;
-            if (!seen && n < max)
-                out[n++] = a->section;
-        }
-    }
-    return n;
-}
-
-static void draw_help(app_t *app)
-{
-    WINDOW *w = dialog_win(app, app->rows - 2, app->cols - 2 < 90 ? app->cols - 2 : 90);
-    if (!w)
-        return;
-    int h, wd;
-    getmaxyx(w, h, wd);
-    char title[96];
-    snprintf(title, sizeof title, "keys (greyed: not for the %s)", tui_role_name(app->role));
-    w_frame(w, app->role ? title : "keys");
-    const char *secs[32];
-    int nsec = help_sections(app, secs, 32);
-    int body = h - 2, total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int line = 0;
-        for (int k = 0; k < nsec; k++) {
-            if (pass && line - app->help_top >= 0 && line - app->help_top < body)
-                w_put(w, 1 + line - app->help_top, 2, wd - 4, secs[k], ui(UI_HEAD), 0);
-            line++;
-            for (const action_t *a = tui_actions; a->label; a++) {
-                if (strcmp(a->section, secs[k]) != 0)
-                    continue;
-                if (pass && line - app->help_top >= 0 && line - app->help_top < body) {
-                    int y = 1 + line - app->help_top;
-                    int ok = allowed(app, a);
-                    w_put(w, y, 4, 10, a->label, ok ? ui(UI_KEY) : ui(UI_GREY), 0);
-                    char text[256];
-                    if (ok) {
-                        snprintf(text, sizeof text, "%s", a->help);
-                    } else {
-                        char who[64];
-                        roles_words(a->roles, who, sizeof who);
-                        snprintf(text, sizeof text, "%s (%s only)", a->help, who);
-                    }
-                    w_put(w, y, 15, wd - 17, text, ok ? A_NORMAL : ui(UI_GREY), 0);
-                }
-                line++;
-            }
-        }
-        total = line;
-        if (!pass) {
-            if (app->help_top > total - body)
-                app->help_top = total - body;
-            if (app->help_top < 0)
-                app->help_top = 0;
-        }
-    }
-    if (total > body) {
-        char more[32];
-        snprintf(more, sizeof more, " %d/%d ", app->help_top + body < total ? app->help_top + body : total,
-                 total);
-        w_put(w, h - 1, wd - 2 - w_width(more), w_width(more), more, ui(UI_BOX), 0);
-    }
-    (void)wnoutrefresh(w);
-    (void)delwin(w);
-}
-
-static void draw_ticket(app_t *app)
-{
-    int wd = app->cols - 4 < 60 ? app->cols - 4 : 60;
-    WINDOW *w = dialog_win(app, 15, wd);
-    if (!w)
-        return;
-    char title[64];
-    snprintf(title, sizeof title, "ticket: order #%lld", app->ticket);
-    w_frame(w, title);
-    dataset_t *ds = &app->ds[DS_TICKET];
-    const json_t *o = ds->data;
-    int y = 2, iw = wd - 4;
-    if (ds->error[0]) {
-        w_put(w, y, 2, iw, ds->error, ui(UI_ERR), 0);
-    } else if (!o) {
-        w_put(w, y, 2, iw, app->svc[net_svc_index("order")].up == 0 ? "offline: the order service does not answer"
-                                                : "loading\xe2\x80\xa6", ui(UI_GREY), 0);
-    } else {
-        char money[32], price[32], when[16], last[16], age[16];
-        const char *status = json_string_value(json_object_get(o, "status"));
-        const char *created = json_string_value(json_object_get(o, "created_at"));
-        const char *updated = json_string_value(json_object_get(o, "updated_at"));
-        long long amount = json_integer_value(json_object_get(o, "amount"));
-        long long p = json_integer_value(json_object_get(o, "price"));
-        w_money(money, sizeof money, amount);
-        w_money(price, sizeof price, p);
-        w_ts_clock(created, when, sizeof when);
-        w_ts_clock(updated, last, sizeof last);
-        int done = status && (strcmp(status, "delivered") == 0 || strcmp(status, "cancelled") == 0);
-        long long end = done ? proto_ts_ms(updated) : tui_now();
-        w_age(age, sizeof age, (end - proto_ts_ms(created)) / 1000);
-        struct {
-            const char *k;
-            char v[200];
-            attr_t a;
-        } rows[11];
-        int n = 0;
-#define ROW(key, attr, ...)                                        \
-    do {                                                           \
-        rows[n].k = key;                                           \
-        rows[n].a = attr;                                          \
-        snprintf(rows[n].v, sizeof rows[n].v, __VA_ARGS__);        \
-        n++;                                                       \
-    } while (0)
-        ROW("Placed", A_NORMAL, "%s", when);
-        ROW("Customer", A_NORMAL, "%s (#%lld)", jstr(o, "customerName"), jint(o, "customerId"));
-        ROW("Address", A_NORMAL, "%s", jstr(o, "address"));
-        ROW("Food", A_BOLD, "%s", jstr(o, "foodName"));
-        ROW("Quantity", A_BOLD, "%lld x %s", (long long)json_integer_value(json_object_get(o, "qty")), price);
-        ROW("Amount", A_BOLD, "%s", money);
-        ROW("Status", status && strcmp(status, "cancel_requested") == 0 ? ui(UI_FLAG)
-                      : done ? ui(UI_OK) : A_BOLD, "%s", status ? status : "");
-        ROW("Payment", A_NORMAL, "%s", jstr(o, "paymentStatus"));
-        ROW("Delivery", A_NORMAL, "%s", jstr(o, "deliveryStatus"));
-        ROW(done ? "Took" : "Waiting", A_NORMAL, "%s", age);
-        ROW("Last change", A_NORMAL, "%s", last);
-#undef ROW
-        for (int i = 0; i < n && y < 14; i++, y++) {
-            w_put(w, y, 2, 12, rows[i].k, ui(UI_HEAD), 0);
-            w_put(w, y, 15, iw - 13, rows[i].v, rows[i].a, 0);
-        }
-    }
-    (void)wnoutrefresh(w);
-    (void)delwin(w);
 }
 
 static void draw_menu(app_t *app, WINDOW *w)
@@ -796,7 +468,7 @@ static void draw(app_t *app)
     draw_title(app);
     werase(app->w_main);
     if (app->screen)
-        app->screen->draw(app, app->w_main);
+        current_tab(app)->draw(app, app->w_main);
     else
         draw_menu(app, app->w_main);
     int cursor = draw_msg(app);
@@ -804,15 +476,7 @@ static void draw(app_t *app)
     (void)wnoutrefresh(app->w_title);
     (void)wnoutrefresh(app->w_main);
     (void)wnoutrefresh(app->w_bar);
-    if (app->ticket)
-        draw_ticket(app);
-    if (app->help)
-        draw_help(app);
-    WINDOW *fw = NULL;
-    if (app->form && !app->form->inline_prompt)
-        fw = draw_form(app);
-    if (app->confirm.open)
-        draw_confirm(app);
+    WINDOW *fw = dlg_draw(app);
     int want_cursor = 0;
     if (cursor >= 0) {
         /* The message line last: its cursor is the screen's. */
@@ -836,51 +500,6 @@ static void draw(app_t *app)
 }
 
 /* ---- generic actions ------------------------------------------------------------ */
-
-tui_res_t act_help(app_t *app, int key)
-{
-    (void)key;
-    app->help = 1;
-    app->help_top = 0;
-    return TUI_REDRAW;
-}
-
-tui_res_t act_help_close(app_t *app, int key)
-{
-    (void)key;
-    app->help = 0;
-    return TUI_REDRAW;
-}
-
-tui_res_t act_help_scroll(app_t *app, int key)
-{
-    int page = app->rows - 6 > 1 ? app->rows - 6 : 1;
-    switch (key) {
-    case K(KEY_UP):
-    case 'k':
-        app->help_top--;
-        break;
-    case K(KEY_PPAGE):
-        app->help_top -= page;
-        break;
-    case K(KEY_NPAGE):
-    case ' ':
-        app->help_top += page;
-        break;
-    case K(KEY_HOME):
-        app->help_top = 0;
-        break;
-    case K(KEY_END):
-        app->help_top = 10000;
-        break;
-    default:
-        app->help_top++;
-        break;
-    }
-    if (app->help_top < 0)
-        app->help_top = 0;
-    return TUI_REDRAW;
-}
 
 tui_res_t act_quit(app_t *app, int key)
 {
@@ -938,7 +557,8 @@ tui_res_t act_move(app_t *app, int key)
             app->menu_cur = 2;
         return TUI_REDRAW;
     }
-    return app->screen->key ? app->screen->key(app, key) : TUI_HANDLED;
+    const tab_t *tab = current_tab(app);
+    return tab->key ? tab->key(app, key) : TUI_HANDLED;
 }
 
 tui_res_t act_menu_pick(app_t *app, int key)
@@ -955,102 +575,6 @@ tui_res_t act_menu_pick(app_t *app, int key)
     return TUI_REDRAW;
 }
 
-tui_res_t act_confirm_answer(app_t *app, int key)
-{
-    int yes = key == 'y' || key == 'Y' || key == '\r' || key == '\n' || key == K(KEY_ENTER);
-    confirm_fn fn = app->confirm.fn;
-    long long arg = app->confirm.arg;
-    app->confirm.open = 0;
-    if (fn) {
-        /* The request may take a moment: the loop draws "working" first
-         * and sends it right after (see run). */
-        if (yes)
-            tui_flash(app, UI_INFO, "working\xe2\x80\xa6");
-        app->later.confirm = fn;
-        app->later.yes = yes;
-        app->later.arg = arg;
-    }
-    return TUI_REDRAW;
-}
-
-tui_res_t act_edit_ok(app_t *app, int key)
-{
-    (void)key;
-    form_t *f = app->form;
-    if (!f)
-        return TUI_HANDLED;
-    for (int i = 0; i < f->nfields; i++) {
-        char text[256];
-        edit_text(&f->f[i].ed, text, sizeof text);
-        int blank = 1;
-        for (const char *p = text; *p; p++)
-            if (!isspace((unsigned char)*p))
-                blank = 0;
-        if (f->f[i].required && blank) {
-            f->cur = i;
-            tui_flash(app, UI_ERR, "%s is required", f->f[i].label);
-            return TUI_REDRAW;
-        }
-    }
-    if (!f->submit) {
-        tui_form_close(app);
-        return TUI_REDRAW;
-    }
-    /* Sent by the loop once "sending" shows (see run). */
-    tui_flash(app, UI_INFO, "sending\xe2\x80\xa6");
-    app->later.form = 1;
-    return TUI_REDRAW;
-}
-
-/* Work a key asked for that waits on the backend: run after the frame that
- * says it is on its way. Returns 1 when there was some. */
-static int run_later(app_t *app)
-{
-    if (app->later.confirm) {
-        confirm_fn fn = app->later.confirm;
-        app->later.confirm = NULL;
-        fn(app, app->later.yes, app->later.arg);
-        app->redraw = 1;
-        return 1;
-    }
-    if (app->later.form) {
-        app->later.form = 0;
-        form_t *f = app->form;
-        if (f && f->submit && f->submit(app, f) == 0 && app->form == f)
-            tui_form_close(app);
-        app->redraw = 1;
-        return 1;
-    }
-    return 0;
-}
-
-tui_res_t act_edit_cancel(app_t *app, int key)
-{
-    (void)key;
-    form_t *f = app->form;
-    if (f && f->cancelled)
-        f->cancelled(app, f);
-    tui_form_close(app);
-    return TUI_REDRAW;
-}
-
-tui_res_t act_edit_field(app_t *app, int key)
-{
-    form_t *f = app->form;
-    if (!f || f->nfields < 2)
-        return TUI_HANDLED;
-    int back = key == K(KEY_BTAB) || key == K(KEY_UP);
-    f->cur = (f->cur + (back ? f->nfields - 1 : 1)) % f->nfields;
-    return TUI_REDRAW;
-}
-
-tui_res_t act_ticket_close(app_t *app, int key)
-{
-    (void)key;
-    tui_ticket(app, 0);
-    return TUI_REDRAW;
-}
-
 /* ---- keys ---------------------------------------------------------------------- */
 
 static tui_res_t dispatch(app_t *app, int key)
@@ -1064,27 +588,20 @@ static tui_res_t dispatch(app_t *app, int key)
     unsigned view = current_view(app);
     const action_t *a = action_find(view, key);
     if (a) {
-        if (!allowed(app, a)) {
+        if (!action_allowed(app, a)) {
             char who[64];
-            roles_words(a->roles, who, sizeof who);
+            action_roles(a->roles, who, sizeof who);
             tui_flash(app, UI_ERR, "%s (%s) is for the %s, not the %s", a->label,
                       a->brief ? a->brief : a->help, who, tui_role_name(app->role));
             return TUI_REDRAW;
         }
         return a->fn(app, key);
     }
-    if (app->confirm.open || app->help || (app->ticket && !app->form))
-        return TUI_HANDLED;   /* dialogs swallow other keys */
-    if (app->form) {
-        form_t *f = app->form;
-        if (edit_key(&f->f[f->cur].ed, key)) {
-            if (f->changed)
-                f->changed(app, f);
-            return TUI_REDRAW;
-        }
-        return TUI_HANDLED;
-    }
-    tui_res_t r = app->screen && app->screen->key ? app->screen->key(app, key) : TUI_UNHANDLED;
+    tui_res_t r = dlg_key(app, key);
+    if (r != TUI_UNHANDLED)
+        return r;
+    const tab_t *tab = app->screen ? current_tab(app) : NULL;
+    r = tab && tab->key ? tab->key(app, key) : TUI_UNHANDLED;
     if (r == TUI_UNHANDLED && !(key & TK_FN) && key >= 32 && key != 127) {
         char name[32];
         w_keyname(key, name, sizeof name);
@@ -1119,16 +636,16 @@ static int run(app_t *app)
             app->redraw = 0;
             draw(app);
         }
-        if (run_later(app)) {
+        if (dlg_run_later(app)) {
             keys_left = 1;
             continue;
         }
         if (keys_left)
             timeout = 0;
         keys_left = 0;
-        zmq_pollitem_t items[2 + NSVC];
+        zmq_pollitem_t items[2 + SVC_MAX];
         items[0] = (zmq_pollitem_t){NULL, STDIN_FILENO, ZMQ_POLLIN, 0};
-        int n = 1 + net_pollitems(app, items + 1, 1 + NSVC);
+        int n = 1 + net_pollitems(app, items + 1, 1 + SVC_MAX);
         int rc = zmq_poll(items, n, timeout);
         if (rc < 0 && errno != EINTR)
             return -1;
@@ -1188,9 +705,7 @@ int tui_main(cli_t *cli, const char *role)
         fprintf(stderr, "counter: the TUI needs a terminal; give a command instead (counter help)\n");
         return EXIT_USAGE;
     }
-    app_t *app = calloc(1, sizeof *app);
-    if (!app)
-        proto_oom();
+    app_t *app = xcalloc(1, sizeof *app);
     app->cli = cli;
     app->cfg = cli->cfg;
     app->wait_warn_s = config_int(cli->cfg, "tui.wait_warn_s");
@@ -1243,7 +758,7 @@ int tui_main(cli_t *cli, const char *role)
         }
     }
     tui_goto(app, NULL);
-    tui_form_close(app);
+    dlg_close_form(app);
     drop_windows(app);
     (void)endwin();
     delscreen(term);

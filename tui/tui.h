@@ -5,16 +5,20 @@
  * Shape (STYLE.md, "The TUI"):
  *   - tui.c       the application: one thread, one loop (zmq_poll over the
  *                 keyboard, the event subscription and the health probes),
- *                 the frame (title bar, message line, status line), the
- *                 dialogs, the help overlay and the role menu;
+ *                 the frame (title bar, message line, status line), lists'
+ *                 cursors and the role menu;
  *   - actions.c   THE action table: every key with the roles allowed, its
  *                 help text and its handler. The status line, the `?` help
  *                 and the greyed keys are built from it;
+ *   - dialog.c    what opens over a screen: the yes/no question, forms and
+ *                 prompts, the help overlay and the ticket (dialog.h);
  *   - tui_net.c   the backend as the TUI sees it: requests with the role's
  *                 identity, the offline flag, health probes, the event
  *                 subscription and the data sets each screen shows;
- *   - screen_*.c  one role screen each, a struct of functions;
- *   - widgets.c   drawing primitives and the line editor.
+ *   - screen_*.c  one role screen each, a struct of functions per tab;
+ *   - table.c     the table widget the five lists are drawn with, and the
+ *                 loading / offline / empty line (table.h);
+ *   - widgets.c   drawing primitives, text measured in cells, the line editor.
  *
  * Key handlers never draw: they change state and return what happens next.
  * Drawing is a function of the state, done once per pass of the loop.
@@ -24,8 +28,10 @@
 
 #include "cli.h"
 #include "client.h"
+#include "dialog.h"
 #include "follow.h"
 #include "proto.h"
+#include "table.h"
 #include "widgets.h"
 
 #include <jansson.h>
@@ -86,12 +92,20 @@ typedef struct {
 extern const action_t tui_actions[];
 /* The action for key in view, or NULL. */
 const action_t *action_find(unsigned view, int key);
+/* May the app's role use a? (In the role menu everyone may.) */
+int action_allowed(const app_t *app, const action_t *a);
+/* The roles in words: "manager", "delivery team or manager". */
+void action_roles(unsigned roles, char *out, size_t n);
 
 /* ---- screens ---- */
 
+/* A view of a screen: what it shows and the keys the action table does
+ * not name (the list's moving keys). */
 typedef struct {
     unsigned view;
     const char *name;
+    void (*draw)(app_t *app, WINDOW *w);
+    tui_res_t (*key)(app_t *app, int key);   /* NULL: none */
 } tab_t;
 
 typedef struct screen {
@@ -99,11 +113,8 @@ typedef struct screen {
     unsigned role;            /* ROLE_* of the identity it runs with */
     tab_t tabs[5];            /* its views, in Tab order; name NULL ends */
     void (*enter)(app_t *app);
-    void (*draw)(app_t *app, WINDOW *w);
-    tui_res_t (*key)(app_t *app, int key);   /* keys the table does not name */
-    void (*resize)(app_t *app);
     void (*leave)(app_t *app);
-    /* One line for the title bar: who is at the counter. */
+    /* One line for the title bar: who is at the counter (NULL: "NAME: staff"). */
     void (*who)(app_t *app, char *out, size_t n);
 } screen_t;
 
@@ -122,8 +133,10 @@ enum {
     DS__COUNT
 };
 
-#define NSVC 6   /* customer catalog payment delivery order view (config_services) */
-#define NPUB 5   /* all but view publish events */
+/* Room for the backend's services: per-service arrays are indexed like
+ * config_services (proto/config.c, the one list), which net_init counts
+ * into app->nsvc and checks against this. */
+#define SVC_MAX 8
 
 typedef struct {
     json_t *data;          /* the last answer's body (owned), NULL before the first */
@@ -131,7 +144,7 @@ typedef struct {
     int loaded;            /* answered at least once since wanted */
     long long dirty_since; /* monotonic ms */
     long long fetched_at;  /* monotonic ms of the last request */
-    long long need[NPUB];  /* the reader must have applied these sequence numbers */
+    long long need[SVC_MAX];  /* per publisher: the reader must have applied these */
     char error[320];       /* the last refusal, "" when fine */
 } dataset_t;
 
@@ -143,31 +156,8 @@ typedef struct {
     long long probe_opened;
     long long next_probe;
     int up;                /* -1 not known yet, 0 unreachable, 1 answering */
-    long long applied[NPUB];  /* from its health: events applied per publisher */
+    long long applied[SVC_MAX];  /* from its health: events applied per publisher */
 } svc_link_t;
-
-/* ---- dialogs ---- */
-
-typedef struct form form_t;
-/* Return 0 to close the form, -1 to keep it open (a message says why). */
-typedef int (*form_fn)(app_t *app, form_t *f);
-
-struct form {
-    char title[96];
-    int inline_prompt;     /* one field on the message line (search, stock) */
-    int nfields, cur;
-    struct {
-        const char *label;
-        edit_t ed;
-        int required;
-    } f[6];
-    form_fn submit;
-    void (*changed)(app_t *app, form_t *f);    /* after each edit (live search) */
-    void (*cancelled)(app_t *app, form_t *f);
-    long long arg;
-};
-
-typedef void (*confirm_fn)(app_t *app, int yes, long long arg);
 
 /* ---- the application ---- */
 
@@ -208,7 +198,7 @@ struct app {
         long long arg;
     } confirm;
 
-    /* what a key asked for, sent after the next frame (tui.c, run_later) */
+    /* what a key asked for, sent after the next frame (dialog.c, dlg_run_later) */
     struct {
         confirm_fn confirm;
         int yes;
@@ -222,12 +212,14 @@ struct app {
     long long msg_until;       /* monotonic ms; 0 = until replaced */
 
     /* the backend */
-    svc_link_t svc[NSVC];
+    int nsvc;                  /* how many services (config_services) */
+    unsigned pubs;             /* 1 << index of each publisher the TUI follows */
+    svc_link_t svc[SVC_MAX];
     int offline;               /* some service does not answer */
     int ever_online;
     follow_t *follow;
     long long follow_retry;
-    long long start_seq[NPUB]; /* each publisher's last seq when we subscribed */
+    long long start_seq[SVC_MAX]; /* each publisher's last seq when we subscribed */
     dataset_t ds[DS__COUNT];
     unsigned wanted;           /* 1 << DS_* the current screen shows */
     long long refresh_at;      /* next periodic refresh */
@@ -236,17 +228,24 @@ struct app {
     long long wait_warn_s, wait_late_s;
 };
 
-/* JSON helpers: a missing or mistyped member reads as "" or 0. */
-
-/* tui.c: the row of shown (n rows) with "id" sel, keeping *cur on it; when
- * it is not shown, the row at the cursor (clamped). NULL when n is 0. */
-json_t *tui_keep_selection(json_t **shown, int n, long long sel, int *cur);
+/* tui.c: the row of shown (n rows) whose member key is sel, keeping *cur on
+ * it; when it is not shown, the row at the cursor (clamped). NULL when n is 0. */
+json_t *tui_keep_selection(json_t **shown, int n, const char *key, long long sel, int *cur);
 
 /* tui.c: lists. Apply a moving key (Up/Down/j/k/PgUp/PgDn/Home/End) to a
  * cursor over n rows, page rows per screen; returns 1 when key is one. */
 int tui_list_key(int *cur, int n, int page, int key);
 /* Scroll *top so that cur shows in rows lines of n. */
 void tui_list_fit(int cur, int *top, int rows, int n);
+/* The most rows a list shows. */
+#define TUI_ROWS_MAX 2000
+/* The rows a list shows: fills out (borrowed rows, at most max), returns how many. */
+typedef int (*tui_rows_fn)(app_t *app, json_t **out, int max);
+/* A moving key k over the rows of a list, whose selected row has member key
+ * *sel: moves *cur and selects the row it lands on. TUI_UNHANDLED when k is
+ * no moving key. */
+tui_res_t tui_list_move(app_t *app, tui_rows_fn rows, const char *key, long long *sel, int *cur, int page,
+                        int k);
 /* The signed-in customer (0: nobody); sets the caller frame. */
 void tui_set_customer(app_t *app, long long id, const char *name);
 
@@ -255,14 +254,6 @@ void tui_flash(app_t *app, ui_t kind, const char *fmt, ...) __attribute__((forma
 /* "what: the backend's sentence" in the error color; payment_busy as "payment
  * is busy, try again in N s"; an unreachable service as offline. */
 void tui_flash_err(app_t *app, const char *what, const proto_err_t *err);
-void tui_confirm(app_t *app, confirm_fn fn, long long arg, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* A new form (closed with the dialog); add fields with tui_form_field. */
-form_t *tui_form(app_t *app, const char *title, form_fn submit, long long arg);
-void tui_form_field(form_t *f, const char *label, const char *value, int digits, int required);
-void tui_form_close(app_t *app);
-/* Open the ticket of an order (0 closes it). */
-void tui_ticket(app_t *app, long long order);
 /* Go to a screen (NULL: the role menu). */
 void tui_goto(app_t *app, const screen_t *screen);
 /* Wall-clock ms, for waiting times. */
@@ -294,21 +285,20 @@ void net_readable(app_t *app, zmq_pollitem_t *items, int n);
 /* Once per pass: probes, the subscription's timer, fetches. Returns the
  * poll timeout to use next (ms). */
 int net_tick(app_t *app);
-/* The service index of a name in config_services, -1 if unknown. */
-int net_svc_index(const char *name);
+/* Does the service that answers data set ds not answer? Its name. */
+int net_ds_down(const app_t *app, int ds);
+const char *net_ds_service(int ds);
 /* Describe an event in one line: "order #5: 2 x pizza for lee (2,000)". */
 void net_describe(const json_t *ev, char *out, size_t n);
 
-/* screen_delivery.c: the board, shared with the manager's Deliveries tab. */
+/* screen_delivery.c: the board, shared with the manager's Deliveries tab.
+ * Both screens keep a board_t first in their state (app->st). */
 typedef struct {
     int cur, top;
     long long sel;          /* the selected delivery's id */
 } board_t;
-void board_draw(app_t *app, WINDOW *w, board_t *b);
-tui_res_t board_move(app_t *app, board_t *b, int key);
-/* The selected delivery (borrowed), or NULL. */
-json_t *board_selected(app_t *app, board_t *b);
-board_t *board_of(app_t *app);
+void board_draw(app_t *app, WINDOW *w);
+tui_res_t board_key(app_t *app, int key);
 
 /* Action handlers (actions.c lists them; each lives with its screen). */
 tui_res_t act_help(app_t *, int);

@@ -22,6 +22,7 @@
  * how far it got per publisher, and a probe is sent at once when needed.
  */
 #include "tui.h"
+#include "history.h"
 #include "zio.h"
 
 #include <stdio.h>
@@ -29,8 +30,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Service indexes: the order of config_services (checked in net_init). */
-enum { S_CUSTOMER, S_CATALOG, S_PAYMENT, S_DELIVERY, S_ORDER, S_VIEW };
 #define P(s) (1u << (s))
 
 #define PROBE_EVERY_MS 500
@@ -39,33 +38,50 @@ enum { S_CUSTOMER, S_CATALOG, S_PAYMENT, S_DELIVERY, S_ORDER, S_VIEW };
 #define FETCH_GAP_MS 150        /* at most this often per data set, however busy the shop */
 #define AUDIT_KEEP 400
 
+/* The data sets. The service that answers each (its reader) is its
+ * command's, from the command table (proto.c); the publishers are named here
+ * and found in config_services by net_init, which fills the two arrays below.
+ * The TUI follows every publisher some data set names (all services but the
+ * view, which publishes nothing): their events are the manager's audit. */
 static const struct ds_def {
     const char *cmd;
-    int reader;        /* the service that answers it */
-    unsigned pubs;     /* publishers whose events change it */
+    const char *pubs;  /* publishers whose events change it, blank-separated */
     int mine;          /* only events about the signed-in customer */
     int ticket;        /* only events about the order on the ticket */
 } defs[DS__COUNT] = {
-    [DS_CATALOG] = {"view.catalog", S_VIEW, P(S_CATALOG), 0, 0},
-    [DS_MYORDERS] = {"view.myorders", S_VIEW, P(S_ORDER) | P(S_PAYMENT) | P(S_DELIVERY), 1, 0},
-    [DS_ME] = {"customer.show", S_CUSTOMER, P(S_CUSTOMER), 1, 0},
-    [DS_FOODS] = {"catalog.list", S_CATALOG, P(S_CATALOG), 0, 0},
-    [DS_ORDERS] = {"order.list", S_ORDER, P(S_ORDER) | P(S_PAYMENT) | P(S_DELIVERY), 0, 0},
-    [DS_BOARD] = {"delivery.list", S_DELIVERY, P(S_DELIVERY), 0, 0},
-    [DS_TICKET] = {"order.show", S_ORDER, P(S_ORDER) | P(S_PAYMENT) | P(S_DELIVERY), 0, 1},
+    [DS_CATALOG] = {"view.catalog", "catalog", 0, 0},
+    [DS_MYORDERS] = {"view.myorders", "order payment delivery", 1, 0},
+    [DS_ME] = {"customer.show", "customer", 1, 0},
+    [DS_FOODS] = {"catalog.list", "catalog", 0, 0},
+    [DS_ORDERS] = {"order.list", "order payment delivery", 0, 0},
+    [DS_BOARD] = {"delivery.list", "delivery", 0, 0},
+    [DS_TICKET] = {"order.show", "order payment delivery", 0, 1},
 };
+static int ds_reader[DS__COUNT];       /* its reader's index in config_services */
+static unsigned ds_pubs[DS__COUNT];    /* P(index) of its publishers */
 
 /* Which poll item is which (filled by net_pollitems). */
-static int poll_map[NSVC + 1];
+static int poll_map[SVC_MAX + 1];
 static int poll_count;
 #define MAP_FOLLOW -1
 
-int net_svc_index(const char *name)
+/* The index of a service in config_services, -1 if unknown. */
+static int net_svc_index(const char *name)
 {
-    for (int i = 0; config_services[i] && i < NSVC; i++)
+    for (int i = 0; i < SVC_MAX && config_services[i]; i++)
         if (strcmp(config_services[i], name) == 0)
             return i;
     return -1;
+}
+
+int net_ds_down(const app_t *app, int ds)
+{
+    return ds >= 0 && ds < DS__COUNT && app->svc[ds_reader[ds]].up == 0;
+}
+
+const char *net_ds_service(int ds)
+{
+    return ds >= 0 && ds < DS__COUNT ? config_services[ds_reader[ds]] : "";
 }
 
 /* ---- online / offline ------------------------------------------------------ */
@@ -73,7 +89,7 @@ int net_svc_index(const char *name)
 static void offline_update(app_t *app)
 {
     int down = 0, up = 0;
-    for (int i = 0; i < NSVC; i++) {
+    for (int i = 0; i < app->nsvc; i++) {
         down += app->svc[i].up == 0;
         up += app->svc[i].up == 1;
     }
@@ -87,13 +103,13 @@ static void offline_update(app_t *app)
         if (app->ever_online)
             tui_flash(app, UI_INFO, "the backend answers again: back online");
     }
-    if (up == NSVC)
+    if (up == app->nsvc)
         app->ever_online = 1;
 }
 
 static void mark(app_t *app, int s, int up)
 {
-    if (s < 0 || s >= NSVC || app->svc[s].up == up)
+    if (s < 0 || s >= app->nsvc || app->svc[s].up == up)
         return;
     app->svc[s].up = up;
     app->redraw = 1;
@@ -257,7 +273,7 @@ static void probe_read(app_t *app, int s)
             json_t *sub;
             json_array_foreach(json_object_get(rep.body, "subscriptions"), k, sub) {
                 int p = net_svc_index(jstr(sub, "publisher"));
-                if (p >= 0 && p < NPUB)
+                if (p >= 0)
                     l->applied[p] = jint(sub, "applied");
             }
         }
@@ -268,7 +284,7 @@ static void probe_read(app_t *app, int s)
 
 static void probes_tick(app_t *app, long long now)
 {
-    for (int s = 0; s < NSVC; s++) {
+    for (int s = 0; s < app->nsvc; s++) {
         svc_link_t *l = &app->svc[s];
         if (l->probe_wait && now - l->probe_wait > app->probe_ms) {
             /* Unanswered: drop the socket and what it queued. */
@@ -327,7 +343,7 @@ static int on_events(void *arg, const char *publisher, const json_t *events)
 {
     app_t *app = arg;
     int p = net_svc_index(publisher);
-    if (p < 0 || p >= NPUB)
+    if (p < 0 || !(app->pubs & P(p)))
         return 0;
     long long now = proto_mono_ms();
     size_t i;
@@ -337,7 +353,7 @@ static int on_events(void *arg, const char *publisher, const json_t *events)
         for (int d = 0; d < DS__COUNT; d++) {
             const struct ds_def *def = &defs[d];
             dataset_t *ds = &app->ds[d];
-            if (!(def->pubs & P(p)))
+            if (!(ds_pubs[d] & P(p)))
                 continue;
             if (def->mine && (!app->customer || jint(ev, "customerId") != app->customer))
                 continue;
@@ -346,7 +362,7 @@ static int on_events(void *arg, const char *publisher, const json_t *events)
             if (!ds->dirty)
                 ds->dirty_since = now;
             ds->dirty = 1;
-            if (def->reader != p && seq > ds->need[p])
+            if (ds_reader[d] != p && seq > ds->need[p])
                 ds->need[p] = seq;
         }
         if (app->role == ROLE_MANAGER)
@@ -355,18 +371,6 @@ static int on_events(void *arg, const char *publisher, const json_t *events)
     }
     app->redraw = 1;
     return 0;
-}
-
-static int by_time(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(jstr(x, "timestamp"), jstr(y, "timestamp"));
-    if (c)
-        return c;
-    c = strcmp(jstr(x, "publisher"), jstr(y, "publisher"));
-    if (c)
-        return c;
-    return jint(x, "seq") < jint(y, "seq") ? -1 : jint(x, "seq") > jint(y, "seq");
 }
 
 /* How far the subscription has applied publisher p's events. */
@@ -383,50 +387,37 @@ static long long applied_of(app_t *app, int p)
     return pos;
 }
 
+/* events.since for the history loader, through the request path. */
+static int history_call(void *arg, const char *publisher, json_t *body, json_t **res)
+{
+    proto_err_t err;
+    int s = net_svc_index(publisher);
+    if (s < 0) {
+        json_decref(body);
+        return -1;
+    }
+    return call_svc(arg, s, "events.since", body, res, &err, 0);
+}
+
 /* The recent past for the audit: the last events of each publisher up to
  * what the subscription has applied (live ones join after), merged by time.
  * Loaded whenever a manager screen opens, so a switch of role loses nothing. */
 static void audit_load(app_t *app)
 {
-    json_t *all = json_array();
-    if (!all)
-        proto_oom();
-    long long upto[NPUB];
-    for (int p = 0; p < NPUB; p++)
-        upto[p] = applied_of(app, p);
-    for (int p = 0; p < NPUB; p++) {
-        long long from = upto[p] > 80 ? upto[p] - 80 : 0;
-        json_t *res;
-        proto_err_t err;
-        if (call_svc(app, p, "events.since", json_pack("{s:I, s:i}", "after", (json_int_t)from, "limit", 80),
-                     &res, &err, 0) != 0)
+    history_src_t src[SVC_MAX];
+    int n = 0;
+    for (int p = 0; p < app->nsvc; p++) {
+        if (!(app->pubs & P(p)))
             continue;
-        size_t k;
-        json_t *ev;
-        json_array_foreach(json_object_get(res, "events"), k, ev)
-            if (jint(ev, "seq") <= upto[p])
-                json_array_append(all, ev);
-        json_decref(res);
+        long long upto = applied_of(app, p);
+        src[n++] = (history_src_t){config_services[p], upto > 80 ? upto - 80 : 0, upto, 0, 0};
     }
-    size_t n = json_array_size(all);
-    json_t **v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        proto_oom();
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(all, i);
-    qsort(v, n, sizeof *v, by_time);
-    json_t *sorted = json_array();
-    if (!sorted)
-        proto_oom();
-    for (size_t i = 0; i < n; i++)
-        json_array_append(sorted, v[i]);
+    json_t *sorted = history_load(src, n, 80, 1, history_call, app);
     /* Events that arrived live since the subscription started come after. */
     size_t k;
     json_t *ev;
     json_array_foreach(app->audit, k, ev)
         json_array_append(sorted, ev);
-    free(v);
-    json_decref(all);
     json_decref(app->audit);
     app->audit = sorted;
     while (json_array_size(app->audit) > AUDIT_KEEP)
@@ -439,11 +430,13 @@ static void follow_ensure(app_t *app, long long now)
     if (app->follow || now < app->follow_retry)
         return;
     app->follow_retry = now + 1000;
-    for (int p = 0; p < NPUB; p++)
-        if (app->svc[p].up != 1)
+    for (int p = 0; p < app->nsvc; p++)
+        if ((app->pubs & P(p)) && app->svc[p].up != 1)
             return;
-    long long last[NPUB];
-    for (int p = 0; p < NPUB; p++) {
+    long long last[SVC_MAX];
+    for (int p = 0; p < app->nsvc; p++) {
+        if (!(app->pubs & P(p)))
+            continue;
         json_t *res;
         proto_err_t err;
         /* after = the largest allowed: no events, only last_seq. */
@@ -457,7 +450,9 @@ static void follow_ensure(app_t *app, long long now)
     app->follow = follow_new(app->ctx, app->cfg, app->caller, on_events, app);
     if (!app->follow)
         return;
-    for (int p = 0; p < NPUB; p++) {
+    for (int p = 0; p < app->nsvc; p++) {
+        if (!(app->pubs & P(p)))
+            continue;
         if (follow_add(app->follow, config_services[p], last[p]) != 0) {
             follow_destroy(&app->follow);
             return;
@@ -558,17 +553,17 @@ static int fetch(app_t *app, long long now)
         const struct ds_def *def = &defs[d];
         if (!(app->wanted & (1u << d)) || !ds->dirty)
             continue;
-        svc_link_t *r = &app->svc[def->reader];
+        svc_link_t *r = &app->svc[ds_reader[d]];
         if (r->up == 0)
             continue;
         int behind = 0;
-        for (int p = 0; p < NPUB; p++)
+        for (int p = 0; p < app->nsvc; p++)
             if (ds->need[p] > r->applied[p])
                 behind = 1;
         if (behind && now - ds->dirty_since < NEED_WAIT_MS) {
             /* Ask the reader how far it got, now rather than in 500 ms. */
             if (now - r->probe_sent >= 30)
-                probe_send(app, def->reader, now);
+                probe_send(app, ds_reader[d], now);
             waiting = 1;
             continue;
         }
@@ -590,7 +585,7 @@ static int fetch(app_t *app, long long now)
             json_decref(ds->data);
             ds->data = out;
             ds->error[0] = '\0';
-        } else if (err.status == ERR_UNAVAILABLE && app->svc[def->reader].up == 0) {
+        } else if (err.status == ERR_UNAVAILABLE && app->svc[ds_reader[d]].up == 0) {
             continue;   /* stays dirty: fetched when the service is back */
         } else {
             snprintf(ds->error, sizeof ds->error, "%s: %s", proto_status_name(err.status),
@@ -613,7 +608,7 @@ int net_pollitems(app_t *app, zmq_pollitem_t *items, int max)
         items[n] = (zmq_pollitem_t){follow_socket(app->follow), 0, ZMQ_POLLIN, 0};
         poll_map[n++] = MAP_FOLLOW;
     }
-    for (int s = 0; s < NSVC && n < max; s++) {
+    for (int s = 0; s < app->nsvc && n < max; s++) {
         if (!app->svc[s].probe)
             continue;
         items[n] = (zmq_pollitem_t){app->svc[s].probe, 0, ZMQ_POLLIN, 0};
@@ -655,17 +650,47 @@ int net_tick(app_t *app)
     return waiting ? 20 : 250;
 }
 
+/* Count config_services and find the data sets' readers and publishers
+ * in it: -1 when one is missing or there are more services than SVC_MAX. */
+static int resolve_defs(app_t *app)
+{
+    int n = 0;
+    while (config_services[n])
+        if (++n > SVC_MAX)
+            return -1;
+    app->nsvc = n;
+    app->pubs = 0;
+    for (int d = 0; d < DS__COUNT; d++) {
+        const proto_cmd_t *c = proto_cmd_find(defs[d].cmd);
+        ds_reader[d] = c ? net_svc_index(c->service) : -1;
+        if (ds_reader[d] < 0)
+            return -1;
+        ds_pubs[d] = 0;
+        const char *p = defs[d].pubs;
+        while (*p) {
+            size_t len = strcspn(p, " ");
+            char name[32];
+            snprintf(name, sizeof name, "%.*s", (int)len, p);
+            int s = net_svc_index(name);
+            if (s < 0)
+                return -1;
+            ds_pubs[d] |= P(s);
+            p += len + strspn(p + len, " ");
+        }
+        app->pubs |= ds_pubs[d];
+    }
+    return 0;
+}
+
 int net_init(app_t *app)
 {
-    static const char *const order[NSVC] = {"customer", "catalog", "payment", "delivery", "order", "view"};
-    for (int s = 0; s < NSVC; s++)
-        if (!config_services[s] || strcmp(config_services[s], order[s]) != 0)
-            return -1;
+    if (resolve_defs(app) != 0)
+        return -1;
     app->ctx = cli_ctx(app->cli);
     app->timeout_ms = (int)config_int(app->cfg, "tui.timeout_ms");
     app->long_timeout_ms = (int)config_int(app->cfg, "tui.order_timeout_ms");
     app->probe_ms = (int)config_int(app->cfg, "tui.probe_ms");
-    for (int s = 0; s < NSVC; s++) {
+    for (int s = 0; s < app->nsvc; s++) {
         char ep[512];
         if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
             return -1;
@@ -680,7 +705,7 @@ int net_init(app_t *app)
 void net_close(app_t *app)
 {
     follow_destroy(&app->follow);
-    for (int s = 0; s < NSVC; s++) {
+    for (int s = 0; s < app->nsvc; s++) {
         client_destroy(&app->svc[s].client);
         probe_close(&app->svc[s]);
     }

@@ -188,6 +188,29 @@ int w_width(const char *s)
     return total;
 }
 
+/* A window's attributes, to draw in others and put them back. */
+typedef struct {
+    attr_t a;
+    short pair;
+} saved_attr_t;
+
+/* Draw in a from now on; returns what was set before. */
+static saved_attr_t attr_push(WINDOW *w, attr_t a)
+{
+    saved_attr_t old;
+    if (wattr_get(w, &old.a, &old.pair, NULL) == ERR) {
+        old.a = A_NORMAL;
+        old.pair = 0;
+    }
+    (void)wattrset(w, (int)a);
+    return old;
+}
+
+static void attr_pop(WINDOW *w, saved_attr_t old)
+{
+    (void)wattr_set(w, old.a, old.pair, NULL);
+}
+
 int w_room(WINDOW *w, int y, int x)
 {
     int maxy, maxx, by, bx;
@@ -246,19 +269,13 @@ int w_put(WINDOW *w, int y, int x, int width, const char *s, attr_t a, int flags
         cx += pad;
         pad = 0;
     }
-    attr_t old_a;
-    short old_pair;
-    if (wattr_get(w, &old_a, &old_pair, NULL) == ERR) {
-        old_a = A_NORMAL;
-        old_pair = 0;
-    }
-    (void)wattrset(w, (int)a);
+    saved_attr_t old = attr_push(w, a);
     if (keep > 0 && wmove(w, y, cx) != ERR) {
         /* At the window's bottom-right corner the cursor cannot advance and
          * ncurses answers ERR after drawing the text: not a failure here. */
         (void)waddnwstr(w, buf, keep);
     }
-    (void)wattr_set(w, old_a, old_pair, NULL);
+    attr_pop(w, old);
     if ((flags & W_PAD) && pad > 0)
         w_fill(w, y, cx + used, pad, a);
     return (flags & W_PAD) ? width : (flags & W_RIGHT) ? width : used;
@@ -501,13 +518,7 @@ int edit_draw(WINDOW *w, int y, int x, int width, edit_t *e, attr_t a)
     }
     w_fill(w, y, x, width, a);
     int cx = x, cursor = x, used = 0;
-    attr_t old_a;
-    short old_pair;
-    if (wattr_get(w, &old_a, &old_pair, NULL) == ERR) {
-        old_a = A_NORMAL;
-        old_pair = 0;
-    }
-    (void)wattrset(w, (int)a);
+    saved_attr_t old = attr_push(w, a);
     for (int i = e->scroll; i <= e->len; i++) {
         if (i == e->pos)
             cursor = cx;
@@ -523,7 +534,7 @@ int edit_draw(WINDOW *w, int y, int x, int width, edit_t *e, attr_t a)
         cx += k;
         used += k;
     }
-    (void)wattr_set(w, old_a, old_pair, NULL);
+    attr_pop(w, old);
     return cursor;
 }
 
