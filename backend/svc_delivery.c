@@ -205,10 +205,9 @@ static void tick(service_t *svc)
     if (!atomic_load(&autoplay.enabled) || now < autoplay.next_ms)
         return;
     autoplay.next_ms = now + (delay < 50 ? delay : 50);
-    sqlite3_stmt *st = db_stmt(service_db(svc), SQL_DUE);
-    json_t *due;
-    if (!st || sqlite3_bind_int64(st, 1, proto_now_ms() - delay) != SQLITE_OK ||
-        !(due = db_rows(st)))
+    sqlite3_stmt *st = db_prep(service_db(svc), SQL_DUE, "i", proto_now_ms() - (long long)delay);
+    json_t *due = st ? db_rows(st) : NULL;
+    if (!due)
         return;
     if (json_array_size(due) > 0 && db_begin(service_db(svc)) == 0) {
         size_t i;
