@@ -93,6 +93,11 @@ static void *thread_main(void *arg)
         request_back(w, r);
         request_destroy(&r);
     }
+    /* Stopping: what was handed over but not started is dropped unanswered
+     * (the client retries), and freed. */
+    request_t *left = NULL;
+    while (zmq_recv(w->sock, &left, sizeof left, ZMQ_DONTWAIT) == (int)sizeof left)
+        request_destroy(&left);
     if (w->def->thread_stop)
         w->def->thread_stop(w);
 out:
