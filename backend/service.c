@@ -62,11 +62,10 @@ static void worker_id(int index, char *out, size_t cap)
     snprintf(out, cap, "w%02d", index);
 }
 
-/* The index of the request thread whose routing id is frame f ("w00" ..),
- * or -1. The frame's bytes are not NUL-terminated: reading them with atoi
- * ran into whatever followed them in the message buffer, and a stray digit
- * there named another thread (or none: the request sent there was lost). */
-static int worker_index(const proto_frame_t *f, int nthreads)
+/* The frame's bytes are not NUL-terminated: reading them with atoi ran into
+ * whatever followed them in the message buffer, and a stray digit there
+ * named another thread (or none: the request sent there was lost). */
+int service_thread_index(const proto_frame_t *f, int nthreads)
 {
     const unsigned char *d = f->data;
     if (f->size != 3 || d[0] != 'w' || d[1] < '0' || d[1] > '9' || d[2] < '0' || d[2] > '9')
@@ -174,7 +173,7 @@ static void broker_on_replies(broker_t *b)
     int replies = 0;
     zio_msgs_t m;
     while (zio_recv(b->backend, &m, ZMQ_DONTWAIT) == 0) {
-        int w = m.n >= 1 ? worker_index(&m.frame[0], b->nthreads) : -1;
+        int w = m.n >= 1 ? service_thread_index(&m.frame[0], b->nthreads) : -1;
         if (w < 0)
             log_error("a reply from an unknown request thread");
         else if (b->nidle < MAX_WORKERS)

@@ -47,6 +47,10 @@ struct service {
     int index;
 };
 
+/* The index of the request thread whose routing id is frame f ("w00" to
+ * "w31"), or -1 when f is not the id of one of nthreads threads. */
+int service_thread_index(const proto_frame_t *f, int nthreads);
+
 /* ---- the request pipeline (request.c) ---- */
 
 /* One request on its way through the pipeline. The frames are received

@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "unit.h"
 #include "zio.h"
+#include "service_int.h"
 
 /* The fields a FoodRegistered event must carry (its schema). */
 #define FOOD_FIELDS() json_pack("{s:s, s:i, s:i}", "name", "x", "price", 1, "stock", 1)
@@ -945,9 +946,30 @@ static void test_subscriptions(const char *counterd)
     client_destroy(&catalog);
 }
 
+/* The broker reads a request thread's id from a frame that is not
+ * NUL-terminated: the bytes after it must not count (they did: atoi). */
+static void test_thread_index(void)
+{
+    case_begin("service_thread_index: \"w03\" is thread 3 whatever follows it in memory");
+    char buf[8] = "w0377";   /* the frame is the first 3 bytes */
+    proto_frame_t f = {buf, 3};
+    CHECK_INT("w03 followed by digits", service_thread_index(&f, 8), 3);
+    memcpy(buf, "w07", 3);
+    CHECK_INT("w07 of 8 threads", service_thread_index(&f, 8), 7);
+    CHECK_INT("w07 of 4 threads is no thread", service_thread_index(&f, 4), -1);
+    memcpy(buf, "x01", 3);
+    CHECK_INT("not a thread id", service_thread_index(&f, 8), -1);
+    proto_frame_t longer = {"w012", 4};
+    CHECK_INT("four bytes", service_thread_index(&longer, 32), -1);
+    proto_frame_t empty = {"", 0};
+    CHECK_INT("empty", service_thread_index(&empty, 8), -1);
+    case_end();
+}
+
 int main(void)
 {
     log_init("test_bus");
+    test_thread_index();
     if (sodium_init() < 0) {
         printf("FAIL - sodium_init: got -1, expected 0\n");
         return 1;
