@@ -1,7 +1,8 @@
 /*
  * service.h - the runtime every backend worker shares: its database, its bus,
- * the request loop on a ROUTER socket, request-id deduplication, the health
- * and events.since commands, signals and shutdown. A service adds only its
+ * the request loop on a ROUTER socket (service.c), the one request pipeline
+ * with request-id deduplication and the built-in health and events.since
+ * commands (request.c), signals and shutdown. A service adds only its
  * domain: a schema, command handlers and event handlers (svc_*.c).
  *
  * Threads: the main thread owns the sockets facing the world, the bus (PUB,
@@ -11,7 +12,7 @@
  * handler must therefore keep per-thread state in thread_start (sockets) and
  * guard anything shared.
  *
- * A write command's handler runs inside one BEGIN IMMEDIATE transaction
+ * A TX_ONE command's handler runs inside one BEGIN IMMEDIATE transaction
  * together with the events it emits and the record of its request id; the
  * reply is sent only after COMMIT. So an acknowledged change survives a kill,
  * and a retried request (same id) gets the first answer again, changing
@@ -49,9 +50,11 @@ typedef struct {
     int (*thread_start)(service_t *svc);  /* per request thread (its own sockets); may be NULL.
                                         * start() sets up the main thread's own. */
     void (*thread_stop)(service_t *svc);
-    /* Main thread, before a request goes to a thread (and again while it
-     * waits for one): return nonzero with err set to answer it at once. Must
-     * be cheap and thread-safe; may be NULL. */
+    /* The pipeline's admit stage (request.c), for a request that is well
+     * formed and authorized, before it goes to a thread (and again while it
+     * waits for one): return nonzero with err set to turn it away at once.
+     * Runs where the request arrived (the main thread, or the catch-up
+     * thread); must be cheap and thread-safe; may be NULL. */
     int (*fast_reply)(service_t *svc, const char *command, const char *request_id,
                       proto_err_t *err);
     /* Called about once a second on a thread of its own (with thread_start's
