@@ -1145,7 +1145,8 @@ static void test_caller_parse(void)
         {"manager:lee", ROLE_MANAGER, "lee"},
         {"delivery:team-a", ROLE_DELIVERY, "team-a"},
         {"system:catalog", ROLE_SYSTEM, "catalog"},
-        {"customer:a.b_c-d@e", ROLE_CUSTOMER, "a.b_c-d@e"},
+        {"delivery:a.b_c-d@e", ROLE_DELIVERY, "a.b_c-d@e"},
+        {"customer:new", ROLE_CUSTOMER, "new"},
     };
     case_begin("caller_parse: role:subject accepted for every role");
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
