@@ -100,16 +100,16 @@ static const proto_cmd_t commands[] = {
      {{"after", FT_INT, FF_NONNEG, NULL}, {"limit", FT_INT, FF_POSITIVE, NULL}, {0}}},
 
     {"customer.add", "customer", TX_ONE, false, ROLE_ANY, "sign up a customer",
-     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY, NULL},
-      {"phone", FT_STR, 0, NULL},
-      {"address", FT_STR, 0, NULL},
+     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY | FF_TEXT, NULL},
+      {"phone", FT_STR, FF_TEXT, NULL},
+      {"address", FT_STR, FF_TEXT, NULL},
       {"age", FT_INT, FF_NONNEG, NULL},
       {0}}},
     {"customer.update", "customer", TX_ONE, true, ROLE_ANY, "change a customer's details",
      {F_ID,
-      {"name", FT_STR, FF_NONEMPTY, NULL},
-      {"phone", FT_STR, 0, NULL},
-      {"address", FT_STR, 0, NULL},
+      {"name", FT_STR, FF_NONEMPTY | FF_TEXT, NULL},
+      {"phone", FT_STR, FF_TEXT, NULL},
+      {"address", FT_STR, FF_TEXT, NULL},
       {"age", FT_INT, FF_NONNEG, NULL},
       {0}}},
     {"customer.withdraw", "customer", TX_ONE, false, ROLE_ANY, "withdraw a customer", {F_ID, {0}}},
@@ -117,13 +117,13 @@ static const proto_cmd_t commands[] = {
     {"customer.show", "customer", TX_READ, false, ROLE_ANY, "one customer", {F_ID, {0}}},
 
     {"catalog.add", "catalog", TX_ONE, false, ROLES_STAFF, "register a food",
-     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY, NULL},
+     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY | FF_TEXT, NULL},
       {"price", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
       {"stock", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
       {0}}},
     {"catalog.update", "catalog", TX_ONE, true, ROLES_STAFF, "change a food's name, price or stock",
      {F_ID,
-      {"name", FT_STR, FF_NONEMPTY, NULL},
+      {"name", FT_STR, FF_NONEMPTY | FF_TEXT, NULL},
       {"price", FT_INT, FF_NONNEG, NULL},
       {"stock", FT_INT, FF_NONNEG, NULL},
       {0}}},
@@ -242,6 +242,79 @@ static const proto_field_t *field_find(const proto_cmd_t *cmd, const char *key)
     return NULL;
 }
 
+long proto_utf8_next(const char *text, size_t len, size_t *i)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t start = (*i)++;
+    unsigned char b = s[start];
+    if (b < 0x80)
+        return b;
+    int more = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc2 ? 1 : 0;
+    if (more == 0 || b > 0xf4 || start + 1 + (size_t)more > len)
+        return -1;
+    long cp = b & (0x3f >> more);
+    for (int k = 1; k <= more; k++) {
+        if ((s[start + k] & 0xc0) != 0x80)
+            return -1;
+        cp = cp << 6 | (s[start + k] & 0x3f);
+    }
+    static const long least[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < least[more] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return -1;
+    *i = start + 1 + (size_t)more;
+    return cp;
+}
+
+const char *proto_char_refused(long cp)
+{
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)
+        return "a control character";
+    if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+        cp == 0x200f || cp == 0x061c)
+        return "a bidirectional formatting character";
+    if ((cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2060 && cp <= 0x2064) || cp == 0xfeff)
+        return "a zero-width character";
+    return NULL;
+}
+
+/* White space, or a filler that shows as nothing (Hangul fillers). */
+static bool char_blank(long cp)
+{
+    return (cp < 0x80 && isspace((int)cp)) || cp == 0xa0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x202f || cp == 0x205f || cp == 0x3000 ||
+           cp == 0x115f || cp == 0x1160 || cp == 0x3164 || cp == 0xffa0;
+}
+
+static int check_string(const proto_field_t *f, const char *s, size_t len, proto_err_t *err)
+{
+    if (len > PROTO_MAX_STR)
+        return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s is longer than %d bytes", f->name,
+                          PROTO_MAX_STR);
+    if (strlen(s) != len)
+        return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s contains a NUL byte", f->name);
+    bool blank = true;
+    size_t i = 0;
+    for (unsigned at = 1; i < len; at++) {
+        long cp = proto_utf8_next(s, len, &i);
+        if (cp < 0)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name,
+                              "%s is not valid UTF-8 (at character %u)", f->name, at);
+        const char *what = proto_char_refused(cp);
+        if (what)
+            return proto_fail(err, ERR_BAD_REQUEST, f->name,
+                              "%s contains %s (U+%04lX at character %u); only printable text "
+                              "is accepted", f->name, what, (unsigned long)cp, at);
+        if (!char_blank(cp))
+            blank = false;
+    }
+    if (blank && (f->flags & FF_NONEMPTY))
+        return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must not be empty", f->name);
+    if (blank && len > 0 && (f->flags & FF_TEXT))
+        return proto_fail(err, ERR_BAD_REQUEST, f->name,
+                          "%s must not be white space only (leave it empty instead)", f->name);
+    return 0;
+}
+
 static int check_value(const proto_field_t *f, const json_t *v, proto_err_t *err)
 {
     switch (f->type) {
@@ -261,30 +334,10 @@ static int check_value(const proto_field_t *f, const json_t *v, proto_err_t *err
         if (!json_is_boolean(v))
             return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must be true or false", f->name);
         return 0;
-    case FT_STR: {
+    case FT_STR:
         if (!json_is_string(v))
             return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must be a string", f->name);
-        const char *s = json_string_value(v);
-        size_t len = json_string_length(v);
-        if (len > PROTO_MAX_STR)
-            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s is longer than %d bytes",
-                              f->name, PROTO_MAX_STR);
-        if (strlen(s) != len)
-            return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s contains a NUL byte", f->name);
-        for (size_t i = 0; i < len; i++)
-            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-                return proto_fail(err, ERR_BAD_REQUEST, f->name,
-                                  "%s contains a control character", f->name);
-        if (f->flags & FF_NONEMPTY) {
-            bool blank = true;
-            for (size_t i = 0; i < len; i++)
-                if (!isspace((unsigned char)s[i]))
-                    blank = false;
-            if (blank)
-                return proto_fail(err, ERR_BAD_REQUEST, f->name, "%s must not be empty", f->name);
-        }
-        return 0;
-    }
+        return check_string(f, json_string_value(v), json_string_length(v), err);
     }
     return proto_fail(err, ERR_INTERNAL, f->name, "unknown field type");
 }
@@ -418,10 +471,29 @@ const char *proto_role_name(unsigned role)
     return "?";
 }
 
+/* A customer caller's customer id: its subject read strictly (1 to 10^12 in
+ * decimal, no sign, no leading zero, nothing after), else 0, which owns no
+ * customer ("new" included). */
+static long long caller_customer_id(const char *subject)
+{
+    if (subject[0] < '1' || subject[0] > '9')
+        return 0;
+    long long id = 0;
+    for (const char *p = subject; *p; p++) {
+        if (*p < '0' || *p > '9' || p - subject >= 13)
+            return 0;
+        id = id * 10 + (*p - '0');
+    }
+    return id <= 1000000000000LL ? id : 0;
+}
+
 int proto_check_own(const proto_caller_t *c, long long customer, const char *field,
                     const char *what, proto_err_t *err)
 {
-    if (c->role == ROLE_CUSTOMER && atoll(c->subject) != customer)
+    if (c->role != ROLE_CUSTOMER)
+        return 0;
+    long long mine = caller_customer_id(c->subject);
+    if (mine < 1 || mine != customer)
         return proto_fail(err, ERR_FORBIDDEN, field, "customers may only %s", what);
     return 0;
 }
@@ -432,33 +504,49 @@ int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const cha
     *customer = asked ? json_integer_value(asked) : 0;
     if (c->role != ROLE_CUSTOMER)
         return 0;
-    if (asked && proto_check_own(c, *customer, "customer", what, err))
-        return err->status;
-    *customer = atoll(c->subject);
+    long long mine = caller_customer_id(c->subject);
+    if (mine < 1 || (asked && mine != *customer)) {
+        *customer = -1;   /* never "everyone" */
+        return proto_fail(err, ERR_FORBIDDEN, "customer", "customers may only %s", what);
+    }
+    *customer = mine;
     return 0;
 }
 
-int proto_caller_parse(const char *s, proto_caller_t *out)
+static const char malformed[] =
+    "the caller must be role:subject (role customer, manager, delivery or system)";
+
+/* NULL when s is a caller (filled in out), else what is wrong with it. */
+static const char *caller_parse(const char *s, proto_caller_t *out)
 {
     const char *colon = strchr(s, ':');
     if (!colon)
-        return -1;
+        return malformed;
     size_t rlen = (size_t)(colon - s);
     const char *subject = colon + 1;
     size_t slen = strlen(subject);
     if (slen == 0 || slen >= sizeof out->subject)
-        return -1;
+        return malformed;
     for (size_t i = 0; i < slen; i++)
         if (!isalnum((unsigned char)subject[i]) && !strchr("-_.@", subject[i]))
-            return -1;
+            return malformed;
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
-        if (strlen(roles[i].name) == rlen && strncmp(roles[i].name, s, rlen) == 0) {
-            out->role = roles[i].role;
-            memcpy(out->subject, subject, slen + 1);
-            return 0;
-        }
+        if (strlen(roles[i].name) != rlen || strncmp(roles[i].name, s, rlen) != 0)
+            continue;
+        if (roles[i].role == ROLE_CUSTOMER && strcmp(subject, "new") != 0 &&
+            caller_customer_id(subject) < 1)
+            return "a customer caller's subject must be the customer's id, a whole number "
+                   "from 1 (or new, before signing up)";
+        out->role = roles[i].role;
+        memcpy(out->subject, subject, slen + 1);
+        return NULL;
     }
-    return -1;
+    return malformed;
+}
+
+int proto_caller_parse(const char *s, proto_caller_t *out)
+{
+    return caller_parse(s, out) ? -1 : 0;
 }
 
 /* ---- Frames ---- */
@@ -533,10 +621,11 @@ int proto_req_decode(const proto_frame_t *f, size_t n, proto_req_t *req, proto_e
                    "the request id must be 1-%d printable characters", PROTO_MAX_ID);
         return -1;
     }
-    if (frame_token(&f[3], req->caller_raw, sizeof req->caller_raw) != 0 ||
-        proto_caller_parse(req->caller_raw, &req->caller) != 0) {
-        proto_fail(err, ERR_BAD_REQUEST, "caller",
-                   "the caller must be role:subject (role customer, manager, delivery or system)");
+    const char *bad_caller = malformed;
+    if (frame_token(&f[3], req->caller_raw, sizeof req->caller_raw) == 0)
+        bad_caller = caller_parse(req->caller_raw, &req->caller);
+    if (bad_caller) {
+        proto_fail(err, ERR_BAD_REQUEST, "caller", "%s", bad_caller);
         return -1;
     }
     req->body = parse_body(&f[4], err);

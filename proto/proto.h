@@ -64,7 +64,20 @@ enum {
     FF_NONNEG   = 1 << 1,   /* integer >= 0 */
     FF_POSITIVE = 1 << 2,   /* integer >= 1 */
     FF_NONEMPTY = 1 << 3,   /* string with at least one non-space character */
+    FF_TEXT     = 1 << 4,   /* stored and shown (names, addresses): not white space only */
 };
+/* Every string field refuses control characters (C0, C1), bidirectional
+ * formatting characters, zero-width characters and invalid UTF-8, naming the
+ * character and where it is; see proto/SPEC.md "Field rules". */
+
+/* The code point at text[*i] (UTF-8 of len bytes), advancing *i past it;
+ * -1, advancing one byte, for a byte that does not start valid UTF-8
+ * (overlong forms, surrogates and values past U+10FFFF included). */
+long proto_utf8_next(const char *text, size_t len, size_t *i);
+/* What kind of character no string field may hold ("a control character",
+ * "a bidirectional formatting character", "a zero-width character"), or
+ * NULL for one that may be stored and shown. */
+const char *proto_char_refused(long cp);
 
 typedef struct {
     const char *name;
@@ -127,18 +140,21 @@ typedef struct {
     char subject[PROTO_MAX_ID];
 } proto_caller_t;
 
-/* Parse "role:subject". Returns 0 or -1. */
+/* Parse "role:subject". Returns 0 or -1. A customer's subject is the
+ * customer id, a decimal number from 1 to 10^12 without leading zeros, or
+ * "new" (a kiosk not signed in, which owns no customer). */
 int proto_caller_parse(const char *s, proto_caller_t *out);
 const char *proto_role_name(unsigned role);
 
 /* "A customer sees only their own": staff and services act for anyone, a
- * customer only for their own customer id. 0, or forbidden in err naming
+ * customer only for their own customer id (customer:new owns none). 0, or forbidden in err naming
  * field ("customers may only <what>", e.g. "see their own orders"). */
 int proto_check_own(const proto_caller_t *c, long long customer, const char *field,
                     const char *what, proto_err_t *err);
 /* The customer a listing is for: a customer always gets their own (asking
- * for another is forbidden, as above); anyone else gets the one asked for
- * (asked NULL: 0, everyone). 0 or the error. */
+ * for another is forbidden, as above; customer:new, or a subject that is no
+ * customer id, is forbidden, never "everyone"); anyone else gets the one
+ * asked for (asked NULL: 0, everyone). 0 or the error. */
 int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const char *what,
                          long long *customer, proto_err_t *err);
 

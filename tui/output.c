@@ -37,8 +37,29 @@ int output_width(const char *s)
     return w;
 }
 
-/* Text of a cell. Caller frees. */
-static char *cell_text(const json_t *v)
+char *output_escape(const char *s)
+{
+    size_t len = strlen(s), n = 0, i = 0;
+    char *out = xmalloc(len * 6 + 1);   /* the longest: 2 bytes -> "\u200b" (6) */
+    while (i < len) {
+        size_t at = i;
+        long cp = proto_utf8_next(s, len, &i);
+        const char *refused = cp < 0 ? "invalid" : proto_char_refused(cp);
+        if (!refused) {
+            memcpy(out + n, s + at, i - at);
+            n += i - at;
+        } else if (cp < 0 || cp < 0x80) {
+            n += (size_t)sprintf(out + n, "\\x%02x", (unsigned char)s[at]);
+        } else {
+            n += (size_t)sprintf(out + n, "\\u%04lx", (unsigned long)cp);
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* The text of a cell as the reply has it. Caller frees. */
+static char *cell_raw(const json_t *v)
 {
     char buf[64];
     if (!v || json_is_null(v))
@@ -59,6 +80,15 @@ static char *cell_text(const json_t *v)
     }
     char *s = json_dumps(v, JSON_COMPACT);
     return s ? s : xstrdup("?");
+}
+
+/* Text of a cell, control characters escaped. Caller frees. */
+static char *cell_text(const json_t *v)
+{
+    char *raw = cell_raw(v);
+    char *t = output_escape(raw);
+    free(raw);
+    return t;
 }
 
 static void pad(FILE *out, const char *s, int width, int right)
@@ -94,8 +124,10 @@ void output_table(FILE *out, const json_t *rows, const char *const *columns)
     }
     size_t nrows = json_array_size(rows);
     int width[MAX_COLS], right[MAX_COLS];
+    char *head[MAX_COLS];
     for (int c = 0; c < ncols; c++) {
-        width[c] = output_width(cols[c]);
+        head[c] = output_escape(cols[c]);
+        width[c] = output_width(head[c]);
         right[c] = 1;
         for (size_t r = 0; r < nrows; r++) {
             const json_t *v = json_object_get(json_array_get(rows, r), cols[c]);
@@ -109,8 +141,9 @@ void output_table(FILE *out, const json_t *rows, const char *const *columns)
         }
     }
     for (int c = 0; c < ncols; c++) {
-        pad(out, cols[c], width[c], right[c]);
+        pad(out, head[c], width[c], right[c]);
         fputs(c + 1 < ncols ? "  " : "\n", out);
+        free(head[c]);
     }
     for (size_t r = 0; r < nrows; r++) {
         for (int c = 0; c < ncols; c++) {
@@ -156,14 +189,17 @@ void output_result(FILE *out, const json_t *result, int json)
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)result, key, v) {
-        int w = output_width(key);
+        char *k = output_escape(key);
+        int w = output_width(k);
         if (w > kw)
             kw = w;
+        free(k);
     }
     json_object_foreach((json_t *)result, key, v) {
-        char *t = cell_text(v);
-        pad(out, key, kw, 0);
+        char *k = output_escape(key), *t = cell_text(v);
+        pad(out, k, kw, 0);
         fprintf(out, "  %s\n", t);
+        free(k);
         free(t);
     }
 }

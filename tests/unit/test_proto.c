@@ -1145,7 +1145,8 @@ static void test_caller_parse(void)
         {"manager:lee", ROLE_MANAGER, "lee"},
         {"delivery:team-a", ROLE_DELIVERY, "team-a"},
         {"system:catalog", ROLE_SYSTEM, "catalog"},
-        {"customer:a.b_c-d@e", ROLE_CUSTOMER, "a.b_c-d@e"},
+        {"delivery:a.b_c-d@e", ROLE_DELIVERY, "a.b_c-d@e"},
+        {"customer:new", ROLE_CUSTOMER, "new"},
     };
     case_begin("caller_parse: role:subject accepted for every role");
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -1997,6 +1998,205 @@ static void test_status_mapping(void)
     case_end();
 }
 
+/* ---- input: what names and addresses may hold, who a customer caller is ------------ */
+
+/* body {field: value} for cmd (with its other required fields) through
+ * proto_validate: NULL when accepted, else the message (static). */
+static const char *validate_message(const proto_cmd_t *c, const proto_field_t *f, const char *value)
+{
+    static proto_err_t err;
+    json_t *b = base_body(c);
+    json_object_set_new(b, f->name, json_string(value));
+    err_poison(&err);
+    json_t *out = proto_validate(c, b, &err);
+    json_decref(b);
+    if (out) {
+        json_decref(out);
+        return NULL;
+    }
+    if (err.status != ERR_BAD_REQUEST || strcmp(err.field, f->name) != 0)
+        snprintf(err.message, sizeof err.message, "(status %s, field %s)",
+                 proto_status_name(err.status), err.field);
+    return err.message;
+}
+
+static void test_input_chars(void)
+{
+    static const struct {
+        const char *value, *want;   /* want: in the message ("%s" is the field) */
+    } bad[] = {
+        {"pi\x01zza", "%s contains a control character (U+0001 at character 3)"},
+        {"\x1b[2Jx", "%s contains a control character (U+001B at character 1)"},
+        {"ab\x7f", "%s contains a control character (U+007F at character 3)"},
+        {"kim\xc2\x9b" "31m", "%s contains a control character (U+009B at character 4)"},
+        {"\xc2\x80", "%s contains a control character (U+0080 at character 1)"},
+        {"\xea\xb9\x80\xc2\x9f", "%s contains a control character (U+009F at character 2)"},
+        {"a\xe2\x80\xa8" "b", "%s contains a control character (U+2028 at character 2)"},
+        {"abc\xe2\x80\xae" "gpj.exe", "%s contains a bidirectional formatting character (U+202E at character 4)"},
+        {"\xe2\x80\xaa" "x", "%s contains a bidirectional formatting character (U+202A at character 1)"},
+        {"x\xe2\x81\xa6" "y", "%s contains a bidirectional formatting character (U+2066 at character 2)"},
+        {"x\xe2\x81\xa9", "%s contains a bidirectional formatting character (U+2069 at character 2)"},
+        {"x\xe2\x80\x8e", "%s contains a bidirectional formatting character (U+200E at character 2)"},
+        {"x\xe2\x80\x8f", "%s contains a bidirectional formatting character (U+200F at character 2)"},
+        {"x\xd8\x9c", "%s contains a bidirectional formatting character (U+061C at character 2)"},
+        {"le\xe2\x80\x8b" "e", "%s contains a zero-width character (U+200B at character 3)"},
+        {"le\xe2\x80\x8d" "e", "%s contains a zero-width character (U+200D at character 3)"},
+        {"le\xe2\x81\xa0" "e", "%s contains a zero-width character (U+2060 at character 3)"},
+        {"\xef\xbb\xbf" "lee", "%s contains a zero-width character (U+FEFF at character 1)"},
+        {"\xea\xb9\x80\xe2\x80\x8c", "%s contains a zero-width character (U+200C at character 2)"},
+    };
+    case_begin("input: every string field refuses C0, C1, bidirectional and zero-width characters, naming the code point and where");
+    size_t checked = 0;
+    for (size_t i = 0; proto_cmd_at(i); i++) {
+        const proto_cmd_t *c = proto_cmd_at(i);
+        for (const proto_field_t *f = c->fields; f->name; f++) {
+            if (f->type != FT_STR)
+                continue;
+            for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+                char want[160];
+                snprintf(want, sizeof want, bad[k].want, f->name);
+                const char *got = validate_message(c, f, bad[k].value);
+                if (!got || !strstr(got, want))
+                    case_fail("%s %s, case %zu: got \"%s\", expected bad_request with \"%s\"",
+                              c->name, f->name, k, got ? got : "(accepted)", want);
+                checked++;
+            }
+        }
+    }
+    if (checked < 10 * (sizeof bad / sizeof bad[0]))
+        case_fail("string fields checked: got %zu, expected at least 10 fields' worth", checked);
+    case_end();
+
+    static const char *const good[] = {
+        "\xea\xb9\x80\xec\xb9\x98\xec\xb0\x8c\xea\xb0\x9c",   /* 김치찌개 */
+        "\xec\x84\x9c\xec\x9a\xb8\xec\x8b\x9c \xea\xb0\x95\xeb\x82\xa8\xea\xb5\xac 1-2, 101\xed\x98\xb8",
+        "O'Brien & Sons (toast) \"fresh\" #1 / 50% @ 3:00; ok? yes!",
+        "caf\xc3\xa9 \xc2\xb7 \xe2\x80\x94 \xe2\x82\xa9" "1,000 \xc2\xa0 x",   /* é · — ₩ nbsp */
+        "010-1234-5678", "+82 (10) 1234 5678", " a ",
+    };
+    case_begin("input: Korean text and ordinary punctuation stay accepted in names and addresses");
+    for (size_t i = 0; proto_cmd_at(i); i++) {
+        const proto_cmd_t *c = proto_cmd_at(i);
+        for (const proto_field_t *f = c->fields; f->name; f++) {
+            if (f->type != FT_STR || !(f->flags & FF_TEXT))
+                continue;
+            for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+                const char *got = validate_message(c, f, good[k]);
+                if (got)
+                    case_fail("%s %s=\"%s\": got \"%s\", expected accepted", c->name, f->name,
+                              good[k], got);
+            }
+        }
+    }
+    case_end();
+}
+
+static void test_input_blank(void)
+{
+    static const char *const fields[][2] = {
+        {"customer.add", "name"},    {"customer.add", "phone"},    {"customer.add", "address"},
+        {"customer.update", "name"}, {"customer.update", "phone"}, {"customer.update", "address"},
+        {"catalog.add", "name"},     {"catalog.update", "name"},
+    };
+    static const char *const blank[] = {
+        " ", "   ", "\xc2\xa0", "\xe3\x80\x80",   /* no-break space, ideographic space */
+        "\xe3\x85\xa4", " \xe3\x80\x80 \xe3\x85\xa4",   /* Hangul filler, mixed */
+    };
+    case_begin("input: names, phones and addresses are FF_TEXT and refuse white space only (Unicode and Hangul fillers too)");
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const proto_cmd_t *c = proto_cmd_find(fields[i][0]);
+        const proto_field_t *f = NULL;
+        for (const proto_field_t *g = c ? c->fields : NULL; g && g->name; g++)
+            if (strcmp(g->name, fields[i][1]) == 0)
+                f = g;
+        if (!f || f->type != FT_STR || !(f->flags & FF_TEXT)) {
+            case_fail("%s %s: not an FF_TEXT string field", fields[i][0], fields[i][1]);
+            continue;
+        }
+        for (size_t k = 0; k < sizeof blank / sizeof blank[0]; k++) {
+            const char *got = validate_message(c, f, blank[k]);
+            char want[64];
+            snprintf(want, sizeof want, "%s must not be", f->name);
+            if (!got || !strstr(got, want))
+                case_fail("%s %s=\"%s\": got \"%s\", expected \"%s ...\"", c->name, f->name,
+                          blank[k], got ? got : "(accepted)", want);
+        }
+        if (!(f->flags & FF_NONEMPTY) && validate_message(c, f, ""))
+            case_fail("%s %s=\"\": refused, expected accepted (empty clears it)", c->name, f->name);
+    }
+    case_end();
+
+    static const char *const invalid[] = {"\xc0\xaf", "a\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x80"};
+    case_begin("input: bytes that are not UTF-8 are refused (overlong, surrogate, past U+10FFFF, cut)");
+    const proto_cmd_t *c = proto_cmd_find("catalog.add");
+    const proto_field_t *f = c->fields;
+    for (size_t k = 0; k < sizeof invalid / sizeof invalid[0]; k++) {
+        json_t *b = base_body(c);
+        json_object_set_new(b, f->name, json_stringn_nocheck(invalid[k], strlen(invalid[k])));
+        expect_reject(c, b, f->name, "invalid UTF-8");
+        json_decref(b);
+    }
+    case_end();
+}
+
+static void test_input_callers(void)
+{
+    static const char *const bad[] = {
+        "customer:x", "customer:0", "customer:-1", "customer:1x", "customer:00", "customer:01",
+        "customer:1.5", "customer:lee", "customer:1000000000001", "customer:99999999999999999999",
+        "customer:New", "customer:new1",
+    };
+    case_begin("input: a customer caller whose subject is not a customer id (or new) is refused");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        proto_caller_t c;
+        char what[96];
+        snprintf(what, sizeof what, "proto_caller_parse(\"%s\")", bad[i]);
+        CHECK_INT(what, proto_caller_parse(bad[i], &c), -1);
+    }
+    static const char *const good[] = {"customer:1", "customer:42", "customer:1000000000000",
+                                       "customer:new", "manager:0", "delivery:x"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        proto_caller_t c;
+        char what[96];
+        snprintf(what, sizeof what, "proto_caller_parse(\"%s\")", good[i]);
+        CHECK_INT(what, proto_caller_parse(good[i], &c), 0);
+    }
+    case_end();
+
+    case_begin("input: customer:new and a subject that is no id own nothing and never list everyone");
+    /* Built by hand, as a caller that skipped the parser would be. */
+    static const char *const subjects[] = {"new", "0", "x", "-1", "1x", ""};
+    for (size_t i = 0; i < sizeof subjects / sizeof subjects[0]; i++) {
+        proto_caller_t c = {.role = ROLE_CUSTOMER};
+        snprintf(c.subject, sizeof c.subject, "%s", subjects[i]);
+        proto_err_t err;
+        long long customer = 0;
+        char what[96];
+        snprintf(what, sizeof what, "customer:%s: proto_scope_customer(no customer)", subjects[i]);
+        CHECK_INT(what, proto_scope_customer(&c, NULL, "see their own orders", &customer, &err),
+                  ERR_FORBIDDEN);
+        CHECK(what, customer != 0);
+        snprintf(what, sizeof what, "customer:%s: proto_check_own(0)", subjects[i]);
+        CHECK_INT(what, proto_check_own(&c, 0, "customer", "see their own orders", &err),
+                  ERR_FORBIDDEN);
+        snprintf(what, sizeof what, "customer:%s: proto_check_own(1)", subjects[i]);
+        CHECK_INT(what, proto_check_own(&c, 1, "customer", "see their own orders", &err),
+                  ERR_FORBIDDEN);
+    }
+    proto_caller_t seven = {.role = ROLE_CUSTOMER, .subject = "7"};
+    proto_err_t err;
+    long long customer = 0;
+    CHECK_INT("customer:7 scope", proto_scope_customer(&seven, NULL, "x", &customer, &err), 0);
+    CHECK_INT("customer:7 scope: customer", customer, 7);
+    CHECK_INT("customer:7 owns 7", proto_check_own(&seven, 7, "id", "x", &err), 0);
+    CHECK_INT("customer:7 does not own 8", proto_check_own(&seven, 8, "id", "x", &err),
+              ERR_FORBIDDEN);
+    proto_caller_t mgr = {.role = ROLE_MANAGER, .subject = "lee"};
+    CHECK_INT("manager:lee scope", proto_scope_customer(&mgr, NULL, "x", &customer, &err), 0);
+    CHECK_INT("manager:lee scope: everyone", customer, 0);
+    case_end();
+}
+
 int main(void)
 {
     if (sodium_init() < 0) {
@@ -2016,5 +2216,8 @@ int main(void)
     test_err_body_utf8();
     test_random_garbage();
     test_status_mapping();
+    test_input_chars();
+    test_input_blank();
+    test_input_callers();
     return unit_exit();
 }

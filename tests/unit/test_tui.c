@@ -202,6 +202,57 @@ static void test_numbers(void)
     case_end();
 }
 
+/* What `counter` prints for a row whose text holds terminal controls: escaped
+ * where they are, never the raw bytes (an ESC would reach the terminal). */
+static void test_output_escape(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"toast", "toast"},
+        {"\xea\xb9\x80\xec\xb9\x98 & \"x\"", "\xea\xb9\x80\xec\xb9\x98 & \"x\""},
+        {"a\x1b[2Jb", "a\\x1b[2Jb"},
+        {"\x07\x7f\t\n", "\\x07\\x7f\\x09\\x0a"},
+        {"kim\xc2\x9b" "31m", "kim\\u009b31m"},
+        {"x\xe2\x80\xaey", "x\\u202ey"},
+        {"x\xe2\x80\x8by\xef\xbb\xbf", "x\\u200by\\ufeff"},
+        {"bad\x9b" "byte\xff", "bad\\x9bbyte\\xff"},
+    };
+    case_begin("output_escape: C0, DEL, C1, bidirectional, zero-width and bad bytes made visible, Korean kept");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = output_escape(cases[i].in);
+        char what[48];
+        snprintf(what, sizeof what, "output_escape, case %zu", i);
+        CHECK_STR(what, got, cases[i].want);
+        free(got);
+    }
+    case_end();
+
+    case_begin("output_table and output_result: an ESC in a cell or a key never reaches the output raw");
+    json_t *rows = json_pack("[{s:s, s:i}]", "food", "pi\x1b]0;owned\x07zza", "qty", 2);
+    json_t *rec = json_pack("{s:s, s:s}", "name", "\xc2\x9b" "2J", "k\x1b", "v");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    CHECK("open_memstream", f != NULL);
+    if (f) {
+        output_table(f, rows, NULL);
+        output_result(f, rec, 0);
+        fclose(f);
+        CHECK_STR("table and record", buf,
+                  "food                   qty\npi\\x1b]0;owned\\x07zza    2\n"
+                  "name   \\u009b2J\nk\\x1b  v\n");
+        for (size_t i = 0; buf && i < len; i++)
+            if (((unsigned char)buf[i] < 0x20 && buf[i] != '\n') || buf[i] == 0x7f ||
+                ((unsigned char)buf[i] == 0xc2 && (unsigned char)buf[i + 1] < 0xa0))
+                case_fail("a control byte 0x%02x at offset %zu", (unsigned char)buf[i], i);
+    }
+    free(buf);
+    json_decref(rows);
+    json_decref(rec);
+    case_end();
+}
+
 int main(void)
 {
     case_begin("the C.UTF-8 locale");
@@ -210,6 +261,7 @@ int main(void)
     test_widths();
     test_output_table();
     test_numbers();
+    test_output_escape();
 
     FILE *out = fopen("/dev/null", "w"), *in = fopen("/dev/null", "r");
     SCREEN *screen = out && in ? newterm("xterm", out, in) : NULL;
