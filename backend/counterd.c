@@ -99,8 +99,9 @@ int main(int argc, char **argv)
     }
     char err[512], path[4200];
     config_t *cfg = config_load(NULL, 1, err, sizeof err);
-    if (!cfg) {
+    if (!cfg || config_check_faults(cfg, err, sizeof err) != 0) {
         log_error("%s", err);
+        config_destroy(&cfg);
         return 1;
     }
     char name[64];

@@ -156,7 +156,8 @@ static int authenticate(service_t *svc, request_t *r, proto_err_t *err)
 }
 
 /* The command is one this service (and this socket) answers, the caller's
- * role may call it, and the body is valid. */
+ * role may call it, it injects no fault unless the shop was started with
+ * faults.enabled, and the body is valid. */
 static int authorize(service_t *svc, request_t *r, proto_err_t *err)
 {
     const proto_cmd_t *cmd = proto_cmd_find(r->req.command);
@@ -170,6 +171,10 @@ static int authorize(service_t *svc, request_t *r, proto_err_t *err)
     if (!(cmd->roles & r->req.caller.role))
         return proto_fail(err, ERR_FORBIDDEN, NULL, "%s may not call %s",
                           proto_role_name(r->req.caller.role), cmd->name);
+    if (cmd->fault && !config_bool(svc->cfg, "faults.enabled"))
+        return proto_fail(err, ERR_FORBIDDEN, NULL,
+                          "%s injects faults: the shop was started without faults.enabled",
+                          cmd->name);
     r->body = proto_validate(cmd, r->req.body, err);
     if (!r->body)
         return err->status;

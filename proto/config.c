@@ -7,11 +7,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #define MAX_VALUES 128      /* distinct keys set; the table expands to fewer */
 #define PATTERN "SERVICE."
@@ -52,6 +53,8 @@ const config_key_t config_keys[] = {
         "payment calls in flight before the bulkhead may refuse"),
     INT("order.pay_saturated_ms", 0, MS_MAX, "100",
         "... and the oldest has waited longer than this"),
+    BOOL("faults.enabled", "0",
+         "tests and benchmarks only: allow payment.admin and the fault keys below"),
     INT("payment.latency_ms", 0, 60000, "0", "injected fault: a delay before each payment"),
     INT("payment.fail_ratio", 0, 100, "0", "injected fault: percent of payments that fail"),
     BOOL("payment.decline", "0", "injected fault: decline every payment"),
@@ -203,6 +206,11 @@ static int check_value(const config_key_t *k, const char *key, const char *value
                  key, value);
         return -1;
     case CONFIG_STR:
+        if (is_pattern(k) && strncmp(value, "ipc://@", 7) == 0) {
+            snprintf(why, len, "'%s' may not be an abstract-namespace socket ('%s'): any local "
+                     "user could bind or read it; name a path", key, value);
+            return -1;
+        }
         break;
     }
     return 0;
@@ -409,6 +417,8 @@ static int make_dirs(const config_t *c, char *err, size_t errlen)
     return 0;
 }
 
+static int check_endpoints(const config_t *c, char *err, size_t errlen);
+
 config_t *config_load(const char *home, int create, char *err, size_t errlen)
 {
     config_t *c = xcalloc(1, sizeof *c);
@@ -422,7 +432,8 @@ config_t *config_load(const char *home, int create, char *err, size_t errlen)
         snprintf(c->home, sizeof c->home, "%s", real);
     char path[4200];
     snprintf(path, sizeof path, "%s/counter.conf", c->home);
-    if (load_file(c, path, err, errlen) != 0 || load_env(c, err, errlen) != 0) {
+    if (load_file(c, path, err, errlen) != 0 || load_env(c, err, errlen) != 0 ||
+        check_endpoints(c, err, errlen) != 0) {
         config_destroy(&c);
         return NULL;
     }
@@ -526,6 +537,30 @@ int config_path(const config_t *c, const char *dir, const char *file, char *out,
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 }
 
+/* The longest path a unix socket takes: sun_path holds it and its NUL. */
+#define IPC_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* The default endpoint (ipc://HOME/run/SERVICE.KIND); -1 with the sentence in
+ * why (when why is not NULL) if its path is too long for a unix socket. Never
+ * an abstract-namespace socket: any local user could bind or read those. */
+static int default_endpoint(const config_t *c, const char *service, const char *kind, char *out,
+                            size_t outlen, char *why, size_t whylen)
+{
+    int n = snprintf(out, outlen, "ipc://%s/run/%s.%s", c->home, service, kind);
+    if (n < 0 || (size_t)n >= outlen)
+        return -1;
+    size_t len = (size_t)n - strlen("ipc://");
+    if (len <= IPC_PATH_MAX)
+        return 0;
+    if (why)
+        snprintf(why, whylen,
+                 "the socket path %s is %zu bytes long; a unix socket path holds at most %zu: "
+                 "use a shorter COUNTER_HOME (or set %s.%s and the other endpoints in "
+                 "counter.conf)",
+                 out + strlen("ipc://"), len, (size_t)IPC_PATH_MAX, service, kind);
+    return -1;
+}
+
 int config_endpoint(const config_t *c, const char *service, const char *kind, char *out,
                     size_t outlen)
 {
@@ -533,20 +568,41 @@ int config_endpoint(const config_t *c, const char *service, const char *kind, ch
     snprintf(key, sizeof key, "%s.%s", service, kind);
     /* Not config_str: tests name services of their own, which have no entry. */
     const char *v = lookup(c, key);
-    int n;
-    if (v) {
-        n = snprintf(out, outlen, "%s", v);
-    } else {
-        /* sun_path holds 108 bytes including the NUL. */
-        n = snprintf(out, outlen, "ipc://%s/run/%s.%s", c->home, service, kind);
-        if (n >= 0 && (size_t)n - strlen("ipc://") > 100) {
-            unsigned char h[8];
-            char hex[17];
-            crypto_generichash(h, sizeof h, (const unsigned char *)c->home, strlen(c->home),
-                               NULL, 0);
-            sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-            n = snprintf(out, outlen, "ipc://@counter-%s-%s.%s", hex, service, kind);
-        }
-    }
+    if (!v)
+        return default_endpoint(c, service, kind, out, outlen, NULL, 0);
+    int n = snprintf(out, outlen, "%s", v);
     return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+/* Every service's default endpoints fit a unix socket path. */
+static int check_endpoints(const config_t *c, char *err, size_t errlen)
+{
+    static const char *const kinds[] = {"req", "pub", "sync"};
+    for (int s = 0; config_services[s]; s++)
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            char key[64], ep[4300];
+            snprintf(key, sizeof key, "%s.%s", config_services[s], kinds[k]);
+            if (!lookup(c, key) && default_endpoint(c, config_services[s], kinds[k], ep,
+                                                    sizeof ep, err, errlen) != 0)
+                return -1;
+        }
+    return 0;
+}
+
+int config_check_faults(const config_t *c, char *err, size_t errlen)
+{
+    if (config_bool(c, "faults.enabled"))
+        return 0;
+    const char *key = config_int(c, "payment.latency_ms") > 0   ? "payment.latency_ms"
+                      : config_int(c, "payment.fail_ratio") > 0 ? "payment.fail_ratio"
+                      : config_bool(c, "payment.decline")       ? "payment.decline"
+                      : *config_str(c, "fault")                 ? "fault"
+                                                                : NULL;
+    if (!key)
+        return 0;
+    snprintf(err, errlen,
+             "%s = %s injects a fault, and fault injection is for tests: set faults.enabled = "
+             "true as well (or COUNTER_FAULTS_ENABLED=1)",
+             key, lookup(c, key));
+    return -1;
 }

@@ -71,11 +71,16 @@ json_t *config_describe(void);
 
 /* Endpoint of a service's socket: kind is "req" (requests), "pub" (events) or
  * "sync" (catch-up: events.since, served by a thread of its own).
- * Default: ipc://$COUNTER_HOME/run/<service>.<kind>; when that path would pass
- * the ~107 byte limit of a unix socket path, an abstract-namespace socket named
- * after a hash of the home folder. Returns 0 or -1. */
+ * Default: ipc://$COUNTER_HOME/run/<service>.<kind>, never an abstract-namespace
+ * socket. Returns 0 or -1 (a default path past the 107 bytes a unix socket
+ * path holds: config_load refuses such a home with a sentence). */
 int config_endpoint(const config_t *c, const char *service, const char *kind, char *out,
                     size_t outlen);
+
+/* Fault injection (payment.latency_ms, payment.fail_ratio, payment.decline,
+ * fault) set without faults.enabled: -1 with a sentence in err; else 0. The
+ * workers refuse to start then. */
+int config_check_faults(const config_t *c, char *err, size_t errlen);
 
 /* A path under home: config_path(c, "data", "catalog.db", buf, len). */
 int config_path(const config_t *c, const char *dir, const char *file, char *out, size_t outlen);

@@ -168,7 +168,8 @@ static const proto_cmd_t commands[] = {
      {{"latency_ms", FT_INT, FF_NONNEG, "latency"},
       {"fail_ratio", FT_INT, FF_NONNEG, "fail"},
       {"decline", FT_BOOL, 0, NULL},
-      {0}}},
+      {0}},
+     .fault = true},
 
     {"delivery.list", "delivery", TX_READ, false, ROLE_MANAGER | ROLE_DELIVERY | ROLE_SYSTEM,
      "deliveries",

@@ -115,6 +115,7 @@ typedef struct {
     unsigned roles;           /* roles allowed to call it */
     const char *summary;
     proto_field_t fields[10]; /* terminated by a NULL name */
+    bool fault;               /* fault injection: forbidden unless faults.enabled */
 } proto_cmd_t;
 
 /* Returns the command or NULL when unknown. */

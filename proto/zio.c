@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int zio_recv(void *sock, zio_msgs_t *m, int flags)
@@ -118,9 +120,29 @@ void zio_close(void **sock_p)
     }
 }
 
+/* Does a process listen on the unix socket at path? */
+static int ipc_listening(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path)
+        return 0;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    close(fd);
+    return rc == 0;
+}
+
 int zio_bind(void *sock, const char *endpoint)
 {
-    if (strncmp(endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+    if (strncmp(endpoint, "ipc://", 6) == 0) {
+        if (endpoint[6] == '@' || ipc_listening(endpoint + 6)) {
+            errno = endpoint[6] == '@' ? EINVAL : EADDRINUSE;
+            return -1;
+        }
         (void)unlink(endpoint + 6);
+    }
     return zmq_bind(sock, endpoint);
 }

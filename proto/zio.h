@@ -40,7 +40,9 @@ void *zio_socket(void *ctx, int type, int listen);
 void zio_close(void **sock_p);
 
 /* Bind, removing a stale ipc socket file first (a previous run killed with
- * -9 leaves one behind; the service's lock file proves it is ours). */
+ * -9 leaves one behind). An ipc socket another process listens on is not
+ * taken over: -1 with errno EADDRINUSE (zmq_errno() says so); an abstract-
+ * namespace one (ipc://@...) is never bound: -1 with EINVAL. */
 int zio_bind(void *sock, const char *endpoint);
 
 #endif

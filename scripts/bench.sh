@@ -60,6 +60,8 @@ BENCH_HOME=$(mktemp -d /tmp/counter-bench.XXXXXX)
 export COUNTER_HOME=$BENCH_HOME
 # The workers read these (proto/config.c: COUNTER_<KEY>).
 export COUNTER_DELIVERY_AUTO=1 COUNTER_DELIVERY_AUTO_MS=200
+# Fault injection allowed, as in the tests (issue 9); no run here injects one.
+export COUNTER_FAULTS_ENABLED=1
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { echo "bench.sh: FAILED: $*" >&2; exit 1; }

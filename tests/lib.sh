@@ -30,6 +30,9 @@ COUNTERD=${COUNTERD:-$BUILD/counterd}          # read by `counter backend start`
 RAWSEND_BIN=${RAWSEND_BIN:-$BUILD/tests/rawsend}
 export BUILD COUNTER_BIN COUNTERD RAWSEND_BIN
 export TZ=UTC LC_ALL=C.UTF-8
+# Every test's shop allows fault injection (payment.admin, the fault keys);
+# tests/it/faults.sh unsets it to see them refused.
+export COUNTER_FAULTS_ENABLED=${COUNTER_FAULTS_ENABLED-1}
 
 # A sanitizer build (make SAN=1) links libasan/libubsan. Only there can a
 # program write a sanitizer report, so only there is "no sanitizer report" a

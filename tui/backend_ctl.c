@@ -110,7 +110,9 @@ static pid_t spawn(const config_t *cfg, const char *service)
     return pid;
 }
 
-static int health_ok(cli_t *cli, const char *service)
+/* Did the worker we spawned (pid) answer health, ready? Another process
+ * answering on its endpoint does not count. */
+static int health_ok(cli_t *cli, const char *service, pid_t pid)
 {
     char ep[512];
     if (config_endpoint(cli->cfg, service, "req", ep, sizeof ep) != 0)
@@ -123,11 +125,32 @@ static int health_ok(cli_t *cli, const char *service)
     proto_rep_t rep;
     proto_err_t err;
     int ok = client_call(c, "health", NULL, NULL, &rep, &err) == 0 && rep.status == ERR_OK &&
-             json_is_true(json_object_get(rep.body, "ready"));
+             json_is_true(json_object_get(rep.body, "ready")) && jint(rep.body, "pid") == pid;
     if (ok || rep.body)
         proto_rep_clear(&rep);
     client_destroy(&c);
     return ok;
+}
+
+/* The last error line that process pid wrote to service's log, after its
+ * "error: " (a worker that exits logs why); "" when none. */
+static void last_error(const cli_t *cli, const char *service, pid_t pid, char *out, size_t len)
+{
+    char name[64], path[4200], mark[64], *line = NULL;
+    size_t cap = 0;
+    out[0] = '\0';
+    snprintf(name, sizeof name, "%s.log", service);
+    snprintf(mark, sizeof mark, "[%d] error: ", (int)pid);
+    FILE *f = config_path(cli->cfg, "log", name, path, sizeof path) == 0 ? fopen(path, "r") : NULL;
+    if (!f)
+        return;
+    while (getline(&line, &cap, f) >= 0) {
+        const char *at = strstr(line, mark);
+        if (at)
+            snprintf(out, len, "%.*s", (int)strcspn(at + strlen(mark), "\n"), at + strlen(mark));
+    }
+    free(line);
+    fclose(f);
 }
 
 static void sleep_ms(long ms)
@@ -165,7 +188,7 @@ static int start(cli_t *cli, const char *only)
         int exited = 0, st = 0, ready = 0;
         /* One answer to health is enough: ask again and a worker busy
          * catching up may not answer within the probe's timeout. */
-        while (!exited && !(ready = health_ok(cli, started[i])) && proto_mono_ms() < deadline) {
+        while (!exited && !(ready = health_ok(cli, started[i], pids[i])) && proto_mono_ms() < deadline) {
             exited = waitpid(pids[i], &st, WNOHANG) == pids[i];
             if (!exited)
                 sleep_ms(50);
@@ -173,9 +196,11 @@ static int start(cli_t *cli, const char *only)
         if (ready) {
             printf("%-10s started\n", started[i]);
         } else {
-            char why[64];
+            char why[1200], logged[1024];
+            last_error(cli, started[i], pids[i], logged, sizeof logged);
             if (exited && WIFEXITED(st))
-                snprintf(why, sizeof why, "it exited with status %d", WEXITSTATUS(st));
+                snprintf(why, sizeof why, "it exited with status %d%s%s", WEXITSTATUS(st),
+                         logged[0] ? ": " : "", logged);
             else if (exited && WIFSIGNALED(st))
                 snprintf(why, sizeof why, "it was killed by signal %d", WTERMSIG(st));
             else
