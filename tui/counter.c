@@ -46,7 +46,11 @@ int main(int argc, char **argv)
     }
     proto_caller_t parsed;
     if (proto_caller_parse(cli.caller, &parsed) != 0) {
-        fprintf(stderr, "counter: --as wants ROLE:SUBJECT (customer:1, manager:lee, delivery:team)\n");
+        if (strncmp(cli.caller, "customer:", 9) == 0)
+            fprintf(stderr, "counter: --as %s: a customer is their customer number, a whole "
+                            "number from 1 (customer:1)\n", cli.caller);
+        else
+            fprintf(stderr, "counter: --as wants ROLE:SUBJECT (customer:1, manager:lee, delivery:team)\n");
         return EXIT_USAGE;
     }
     if (i < argc && !role && strcmp(argv[i], "config") == 0)

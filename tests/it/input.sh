@@ -28,6 +28,9 @@ snapshot() {   # DIR
     counter --json orders list >"$1/orders.json" 2>&1
     db_dump >"$1/db.txt"
 }
+# The orders' events (DeliveryReceived and what follows) settle first: the
+# "before" snapshot must not race them.
+assert_rc 0 "the shop settles (counter audit --wait)" counter --json audit --wait $((30 * TIME_SCALE))
 snapshot "$SCRATCH/before"
 [ -s "$SCRATCH/before/customers.json" ] || fail "customers list printed nothing"
 
@@ -102,8 +105,8 @@ refused bad_request "subject must be the customer's id" "customer:0 shows custom
 refused forbidden "customers may only" "customer:new lists orders" order order.list customer:new '{}'
 refused forbidden "customers may only" "customer:new reads my orders" view view.myorders customer:new '{}'
 refused forbidden "customers may only" "customer:new shows order 1" order order.show customer:new '{"id":1}'
-e 2 "ROLE:SUBJECT" "counter --as customer:0" counter --as customer:0 orders list
-e 2 "ROLE:SUBJECT" "counter --as customer:x" counter --as customer:x orders list
+e 2 "customer number, a whole number from 1" "counter --as customer:0" counter --as customer:0 orders list
+e 2 "customer number, a whole number from 1" "counter --as customer:x" counter --as customer:x orders list
 assert_rc 0 "customer:1 lists orders" counter --json --as customer:1 orders list
 assert_eq "$(printf '%s\n' "$RUN_OUT" | jq -s -c 'map(.customerId) | unique')" "[1]" \
     "customer:1 sees only their own orders"
