@@ -146,13 +146,17 @@ void db_rollback(db_t *db)
         (void)db_exec(db, "ROLLBACK");
 }
 
-int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v)
+/* Bind a JSON string / integer at i, or NULL when v is NULL (an optional
+ * field left out). Return the sqlite3_bind_* code. */
+static long long db_int(sqlite3_stmt *st, long long def);
+
+static int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v)
 {
     return v ? sqlite3_bind_text(st, i, json_string_value(v), -1, SQLITE_TRANSIENT)
              : sqlite3_bind_null(st, i);
 }
 
-int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v)
+static int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v)
 {
     return v ? sqlite3_bind_int64(st, i, json_integer_value(v)) : sqlite3_bind_null(st, i);
 }
@@ -374,7 +378,8 @@ json_t *db_rows(sqlite3_stmt *st)
     return a;
 }
 
-long long db_int(sqlite3_stmt *st, long long def)
+/* Single integer from "SELECT x ..." (first column of the first row), or def. */
+static long long db_int(sqlite3_stmt *st, long long def)
 {
     long long v = def;
     int rc = sqlite3_step(st);

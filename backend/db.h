@@ -42,11 +42,6 @@ int db_begin_read(db_t *db);
 int db_commit(db_t *db);
 void db_rollback(db_t *db);
 
-/* Bind a JSON string / integer at i, or NULL when v is NULL (an optional
- * field left out). Return the sqlite3_bind_* code. */
-int db_bind_text_or_null(sqlite3_stmt *st, int i, const json_t *v);
-int db_bind_int_or_null(sqlite3_stmt *st, int i, const json_t *v);
-
 /* Typed binds: parameters 1, 2, ... of st from fmt, one letter each:
  *   i  long long (cast an int!)  s  const char * (copied; NULL binds NULL)
  *   I  const json_t * integer  S  const json_t * string   (NULL binds NULL:
@@ -104,8 +99,5 @@ json_t *db_rows(sqlite3_stmt *st);
 
 /* Does table have column? (for schema upgrades) */
 int db_has_column(db_t *db, const char *table, const char *column);
-
-/* Single integer from "SELECT x ..." (first column of the first row), or def. */
-long long db_int(sqlite3_stmt *st, long long def);
 
 #endif
