@@ -235,8 +235,9 @@ static inline const char *jstr(const json_t *o, const char *k)
 bool proto_event_known(const char *type);
 
 /* Does ev carry every member its type's schema names (SPEC "Event types"),
- * and is type an event of publisher? 0, or -1 with the missing member's
- * name in missing. */
+ * and is type an event of publisher (when publisher is one of the services
+ * that publish)? 0, or -1 with what is missing in missing (the member's
+ * name, or why the type is wrong). */
 int proto_event_schema_check(const char *publisher, const char *type, const json_t *ev,
                              char *missing, size_t cap);
 

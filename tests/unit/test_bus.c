@@ -522,6 +522,12 @@ static void test_outbox(void)
                   proto_event_schema_check("catalog", "FoodUpdated", ev, missing, sizeof missing), -1);
         CHECK_STR("the missing member is named", missing, "stock");
         json_decref(ev);
+        ev = json_pack("{s:i, s:i, s:i}", "orderId", 1, "customerId", 2, "amount", 3);
+        CHECK_INT("catalog publishing payment's Paid",
+                  proto_event_schema_check("catalog", "Paid", ev, missing, sizeof missing), -1);
+        CHECK_INT("payment publishing its Paid",
+                  proto_event_schema_check("payment", "Paid", ev, missing, sizeof missing), 0);
+        json_decref(ev);
     }
     case_end();
 
