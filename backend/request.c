@@ -242,11 +242,10 @@ static void body_hash(const json_t *body, char *out)
 /* Inside the write transaction: the answer to an earlier request with this
  * id (*again, new reference), or nothing; conflict when the id was used for
  * another request. 0 or the error. */
-static int dedupe(service_t *svc, request_t *r, json_t **again, proto_err_t *err)
+static int dedupe(service_t *svc, request_t *r, const char *hash, json_t **again,
+                  proto_err_t *err)
 {
     *again = NULL;
-    char hash[33];
-    body_hash(r->req.body, hash);
     json_t *row = db_first(svc->db, err, SQL_REQ_GET, "s", r->req.request_id);
     if (!row)
         return err->status == ERR_NOT_FOUND ? 0 : err->status;
@@ -262,10 +261,9 @@ static int dedupe(service_t *svc, request_t *r, json_t **again, proto_err_t *err
     return *again ? 0 : proto_fail(err, ERR_INTERNAL, NULL, "request log: unreadable reply");
 }
 
-static int dedupe_record(service_t *svc, request_t *r, const json_t *result)
+static int dedupe_record(service_t *svc, request_t *r, const char *hash, const json_t *result)
 {
-    char *text = proto_dump(result), hash[33];
-    body_hash(r->req.body, hash);
+    char *text = proto_dump(result);
     int rc = db_run(svc->db, SQL_REQ_PUT, "sssssi", r->req.request_id, r->req.command,
                     r->req.caller_raw, hash, text, proto_now_ms());
     free(text);
@@ -289,12 +287,14 @@ static int dispatch_one_tx(service_t *svc, request_t *r, svc_cmd_fn fn, json_t *
 {
     if (db_begin(svc->db) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot start a transaction");
-    int status = dedupe(svc, r, out, err);
+    char hash[33];
+    body_hash(r->req.body, hash);
+    int status = dedupe(svc, r, hash, out, err);
     if (status == 0 && !*out) {
         status = fn(svc, &r->req, r->body, out, err);
         if (status == 0 && !*out)
             *out = json_object();
-        if (status == 0 && (dedupe_record(svc, r, *out) != 0 || db_commit(svc->db) != 0))
+        if (status == 0 && (dedupe_record(svc, r, hash, *out) != 0 || db_commit(svc->db) != 0))
             status = proto_fail(err, ERR_INTERNAL, NULL, "cannot commit");
         if (status == 0) {
             bus_flush(svc->bus);
