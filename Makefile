@@ -26,7 +26,7 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
-PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c \
+PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c proto/client.c proto/follow.c \
                proto/status.c proto/delivery.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/request.c backend/service.c \
                backend/breaker.c

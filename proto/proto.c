@@ -17,6 +17,7 @@
 static const char *status_names[ERR__COUNT] = {
     "ok", "bad_request", "not_found", "conflict", "insufficient_stock",
     "payment_declined", "payment_busy", "unavailable", "forbidden", "internal",
+    "unauthorized",
 };
 
 const char *proto_status_name(proto_status_t s)
@@ -89,130 +90,6 @@ int proto_fail(proto_err_t *e, proto_status_t status, const char *field, const c
     return (int)status;
 }
 
-/* ---- The command table: the one place every command is defined. ---- */
-
-#define ROLES_STAFF (ROLE_MANAGER | ROLE_SYSTEM)
-#define F_ID {"id", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}
-
-static const proto_cmd_t commands[] = {
-    {"health", "*", TX_READ, false, ROLE_ANY, "liveness, readiness and bus positions", {{0}}},
-    {"events.since", "*", TX_READ, false, ROLE_ANY, "the publisher's events after a sequence number",
-     {{"after", FT_INT, FF_NONNEG, NULL}, {"limit", FT_INT, FF_POSITIVE, NULL}, {0}}},
-
-    {"customer.add", "customer", TX_ONE, false, ROLE_ANY, "sign up a customer",
-     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY | FF_TEXT, NULL},
-      {"phone", FT_STR, FF_TEXT, NULL},
-      {"address", FT_STR, FF_TEXT, NULL},
-      {"age", FT_INT, FF_NONNEG, NULL},
-      {0}}},
-    {"customer.update", "customer", TX_ONE, true, ROLE_ANY, "change a customer's details",
-     {F_ID,
-      {"name", FT_STR, FF_NONEMPTY | FF_TEXT, NULL},
-      {"phone", FT_STR, FF_TEXT, NULL},
-      {"address", FT_STR, FF_TEXT, NULL},
-      {"age", FT_INT, FF_NONNEG, NULL},
-      {0}}},
-    {"customer.withdraw", "customer", TX_ONE, false, ROLE_ANY, "withdraw a customer", {F_ID, {0}}},
-    {"customer.list", "customer", TX_READ, false, ROLES_STAFF | ROLE_DELIVERY, "all customers", {{0}}},
-    {"customer.show", "customer", TX_READ, false, ROLE_ANY, "one customer", {F_ID, {0}}},
-
-    {"catalog.add", "catalog", TX_ONE, false, ROLES_STAFF, "register a food",
-     {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY | FF_TEXT, NULL},
-      {"price", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
-      {"stock", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
-      {0}}},
-    {"catalog.update", "catalog", TX_ONE, true, ROLES_STAFF, "change a food's name, price or stock",
-     {F_ID,
-      {"name", FT_STR, FF_NONEMPTY | FF_TEXT, NULL},
-      {"price", FT_INT, FF_NONNEG, NULL},
-      {"stock", FT_INT, FF_NONNEG, NULL},
-      {0}}},
-    {"catalog.delete", "catalog", TX_ONE, false, ROLES_STAFF, "delete a food", {F_ID, {0}}},
-    {"catalog.list", "catalog", TX_READ, false, ROLE_ANY, "the catalog (foods and stock)", {{0}}},
-    {"catalog.show", "catalog", TX_READ, false, ROLE_ANY, "one food", {F_ID, {0}}},
-
-    {"catalog.reserve", "catalog", TX_ONE, false, ROLE_SYSTEM, "hold stock for an order",
-     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
-      {"food", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
-      {"qty", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
-      {0}}},
-    {"catalog.release", "catalog", TX_ONE, false, ROLE_SYSTEM, "give back an unplaced order's stock",
-     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}, {0}}},
-    {"catalog.audit", "catalog", TX_READ, false, ROLES_STAFF, "stock and reservations per food", {{0}}},
-
-    {"order.place", "order", TX_SAGA, false, ROLE_ANY, "place and pay an order",
-     {{"customer", FT_INT, FF_REQUIRED | FF_POSITIVE, "customerid customerId customer_id"},
-      {"food", FT_INT, FF_REQUIRED | FF_POSITIVE,
-       "foodcaltalogid foodcatalogid foodCatalogId foodid foodId food_id"},
-      {"qty", FT_INT, FF_REQUIRED | FF_POSITIVE, "quantity"},
-      {0}}},
-    {"order.list", "order", TX_READ, false, ROLE_ANY, "orders (a customer sees their own)",
-     {{"customer", FT_INT, FF_POSITIVE, "customerid"},
-      {"status", FT_STR, 0, NULL},
-      {"since", FT_STR, FF_NONEMPTY, NULL},   /* changed at or after this UTC timestamp */
-      {0}}},
-    {"order.show", "order", TX_READ, false, ROLE_ANY, "one order", {F_ID, {0}}},
-    {"order.cancel", "order", TX_SAGA, false, ROLE_ANY, "ask to cancel an order", {F_ID, {0}}},
-    {"order.audit", "order", TX_READ, false, ROLES_STAFF, "orders and unfinished placements", {{0}}},
-
-    {"payment.pay", "payment", TX_ONE, false, ROLE_SYSTEM, "pay for an order (idempotent per order)",
-     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
-      {"customer", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
-      {"amount", FT_INT, FF_REQUIRED | FF_NONNEG, NULL},
-      {0}}},
-    {"payment.void", "payment", TX_ONE, false, ROLE_SYSTEM, "refund or void an unplaced order's payment",
-     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL}, {0}}},
-    {"payment.list", "payment", TX_READ, false, ROLES_STAFF, "payments",
-     {{"customer", FT_INT, FF_POSITIVE, NULL}, {0}}},
-    {"payment.admin", "payment", TX_READ, true, ROLES_STAFF, "make payment slow, failing or declining",
-     {{"latency_ms", FT_INT, FF_NONNEG, "latency"},
-      {"fail_ratio", FT_INT, FF_NONNEG, "fail"},
-      {"decline", FT_BOOL, 0, NULL},
-      {0}},
-     .fault = true},
-
-    {"delivery.list", "delivery", TX_READ, false, ROLE_MANAGER | ROLE_DELIVERY | ROLE_SYSTEM,
-     "deliveries",
-     {{"status", FT_STR, 0, NULL},
-      {"order", FT_INT, FF_POSITIVE, NULL},
-      {"since", FT_STR, FF_NONEMPTY, NULL},   /* the open ones, and those changed since */
-      {0}}},
-    {"delivery.confirm", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM, "confirm a delivery", {F_ID, {0}}},
-    {"delivery.ship", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM, "ship a delivery", {F_ID, {0}}},
-    {"delivery.complete", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM, "complete a delivery", {F_ID, {0}}},
-    {"delivery.cancel_confirm", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM,
-     "confirm a cancellation request", {F_ID, {0}}},
-    {"delivery.cancel_reject", "delivery", TX_ONE, false, ROLE_DELIVERY | ROLE_SYSTEM,
-     "reject a cancellation request", {F_ID, {0}}},
-    {"delivery.cancel_request", "delivery", TX_ONE, false, ROLE_SYSTEM,
-     "ask to cancel an order's delivery (refused once delivered)",
-     {{"order", FT_INT, FF_REQUIRED | FF_POSITIVE, NULL},
-      {"by", FT_STR, FF_NONEMPTY, NULL},   /* who asked (role:subject), for the audit */
-      {0}}},
-    {"delivery.auto", "delivery", TX_READ, false, ROLE_MANAGER | ROLE_DELIVERY,
-     "play the delivery team automatically",
-     {{"enabled", FT_BOOL, FF_REQUIRED, NULL}, {"delay_ms", FT_INT, FF_NONNEG, NULL}, {0}}},
-
-    {"view.catalog", "view", TX_READ, false, ROLE_ANY, "the catalog view (read model)",
-     {{"search", FT_STR, 0, NULL}, {0}}},
-    {"view.myorders", "view", TX_READ, false, ROLE_ANY, "my orders (read model)",
-     {{"customer", FT_INT, FF_POSITIVE, "customerid"}, {0}}},
-};
-
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
-
-const proto_cmd_t *proto_cmd_find(const char *name)
-{
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
-    return NULL;
-}
-
-const proto_cmd_t *proto_cmd_at(size_t i)
-{
-    return i < NCOMMANDS ? &commands[i] : NULL;
-}
 
 /* Is `key` the field's name or one of its aliases? */
 static bool field_matches(const proto_field_t *f, const char *key)
@@ -517,51 +394,50 @@ int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const cha
 static const char malformed[] =
     "the caller must be role:subject (role customer, manager, delivery or system)";
 
+unsigned proto_role_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(roles[i].name, name) == 0)
+            return roles[i].role;
+    return 0;
+}
+
+bool proto_subject_ok(unsigned role, const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len >= PROTO_MAX_ID)
+        return false;
+    if (role == ROLE_CUSTOMER)
+        return caller_customer_id(s) >= 1;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("-_.@", s[i]))
+            return false;
+    return true;
+}
+
 /* NULL when s is a caller (filled in out), else what is wrong with it. */
 static const char *caller_parse(const char *s, proto_caller_t *out)
 {
     const char *colon = strchr(s, ':');
-    if (!colon)
+    if (!colon || (size_t)(colon - s) >= 16)
         return malformed;
-    size_t rlen = (size_t)(colon - s);
-    const char *subject = colon + 1;
-    size_t slen = strlen(subject);
-    if (slen == 0 || slen >= sizeof out->subject)
+    char name[16];
+    snprintf(name, sizeof name, "%.*s", (int)(colon - s), s);
+    unsigned role = proto_role_from_name(name);
+    if (!role)
         return malformed;
-    for (size_t i = 0; i < slen; i++)
-        if (!isalnum((unsigned char)subject[i]) && !strchr("-_.@", subject[i]))
-            return malformed;
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
-        if (strlen(roles[i].name) != rlen || strncmp(roles[i].name, s, rlen) != 0)
-            continue;
-        if (roles[i].role == ROLE_CUSTOMER && strcmp(subject, "new") != 0 &&
-            caller_customer_id(subject) < 1)
-            return "a customer caller's subject must be the customer's id, a whole number "
-                   "from 1 (or new, before signing up)";
-        out->role = roles[i].role;
-        memcpy(out->subject, subject, slen + 1);
-        return NULL;
-    }
-    return malformed;
+    if (!proto_subject_ok(role, colon + 1))
+        return role == ROLE_CUSTOMER ? "a customer caller's subject must be the customer's id, "
+                                       "a whole number from 1"
+                                     : malformed;
+    out->role = role;
+    snprintf(out->subject, sizeof out->subject, "%s", colon + 1);
+    return NULL;
 }
 
 int proto_caller_parse(const char *s, proto_caller_t *out)
 {
     return caller_parse(s, out) ? -1 : 0;
-}
-
-/* ---- Frames ---- */
-
-void proto_req_clear(proto_req_t *r)
-{
-    json_decref(r->body);
-    memset(r, 0, sizeof *r);
-}
-
-void proto_rep_clear(proto_rep_t *r)
-{
-    json_decref(r->body);
-    memset(r, 0, sizeof *r);
 }
 
 /* Copy a frame into a C string if it is printable ASCII and short enough. */
@@ -576,6 +452,47 @@ static int frame_token(const proto_frame_t *f, char *out, size_t cap)
     memcpy(out, f->data, f->size);
     out[f->size] = '\0';
     return 0;
+}
+
+/* Frame 3: "-", "token:TOKEN" or "system:SERVICE". Read, not believed. */
+static int credential_parse(const proto_frame_t *f, proto_req_t *req, proto_err_t *err)
+{
+    char text[PROTO_MAX_CRED + 1];
+    if (frame_token(f, text, sizeof text) != 0)
+        return proto_fail(err, ERR_BAD_REQUEST, "credential",
+                          "the credential frame must be '-', token:TOKEN or system:SERVICE "
+                          "(1-%d printable characters)", PROTO_MAX_CRED);
+    if (strcmp(text, "-") == 0) {
+        req->cred = CRED_NONE;
+        return 0;
+    }
+    if (strncmp(text, "token:", 6) == 0 && text[6]) {
+        req->cred = CRED_TOKEN;
+        memcpy(req->credential, text + 6, strlen(text + 6) + 1);
+        return 0;
+    }
+    if (strncmp(text, "system:", 7) == 0 && proto_subject_ok(ROLE_SYSTEM, text + 7)) {
+        req->cred = CRED_SYSTEM;
+        memcpy(req->credential, text + 7, strlen(text + 7) + 1);
+        return 0;
+    }
+    return proto_fail(err, ERR_BAD_REQUEST, "credential",
+                      "the credential frame must be '-', token:TOKEN or system:SERVICE; a "
+                      "claimed role:subject is not accepted (log in: counter login)");
+}
+
+/* ---- Frames ---- */
+
+void proto_req_clear(proto_req_t *r)
+{
+    json_decref(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+void proto_rep_clear(proto_rep_t *r)
+{
+    json_decref(r->body);
+    memset(r, 0, sizeof *r);
 }
 
 static json_t *parse_body(const proto_frame_t *f, proto_err_t *err)
@@ -622,13 +539,8 @@ int proto_req_decode(const proto_frame_t *f, size_t n, proto_req_t *req, proto_e
                    "the request id must be 1-%d printable characters", PROTO_MAX_ID);
         return -1;
     }
-    const char *bad_caller = malformed;
-    if (frame_token(&f[3], req->caller_raw, sizeof req->caller_raw) == 0)
-        bad_caller = caller_parse(req->caller_raw, &req->caller);
-    if (bad_caller) {
-        proto_fail(err, ERR_BAD_REQUEST, "caller", "%s", bad_caller);
+    if (credential_parse(&f[3], req, err) != 0)
         return -1;
-    }
     req->body = parse_body(&f[4], err);
     return req->body ? 0 : -1;
 }
@@ -748,6 +660,13 @@ static const struct {
     {"CancelRequested", "delivery", "orderId deliveryId customerId status"},
     {"CancelRejected", "delivery", "orderId deliveryId customerId status"},
     {"DeliveryCanceled", "delivery", "orderId deliveryId customerId status"},
+    {"AccountCreated", "auth", "login role customerId"},
+    {"LoggedIn", "auth", "login role sessionId"},
+    {"LoginFailed", "auth", "login failures"},
+    {"AccountLocked", "auth", "login until reason"},
+    {"AccountUnlocked", "auth", "login"},
+    {"SessionRevoked", "auth", "sessionId login expires reason"},
+    {"PasswordChanged", "auth", "login"},
 };
 
 static int event_index(const char *type)

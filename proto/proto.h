@@ -16,11 +16,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PROTO_SIGNATURE "CTR1"      /* frame 0 of every request and reply */
-#define PROTO_VERSION 1
+#define PROTO_SIGNATURE "CTR2"      /* frame 0 of every request and reply */
+#define PROTO_VERSION 2
 #define PROTO_MAX_BODY 65536        /* bytes; larger bodies are bad_request */
 #define PROTO_MAX_MSG (1 << 20)     /* ZMQ_MAXMSGSIZE on every listening socket */
 #define PROTO_MAX_ID 64             /* request id and caller length */
+#define PROTO_MAX_CRED 512          /* credential frame length (a token fits) */
 #define PROTO_MAX_STR 200           /* longest string field value */
 
 /* The fixed list of reply statuses (DESIGN section 2). */
@@ -35,6 +36,7 @@ typedef enum {
     ERR_UNAVAILABLE,
     ERR_FORBIDDEN,
     ERR_INTERNAL,
+    ERR_UNAUTHORIZED,   /* no valid credential: log in */
     ERR__COUNT
 } proto_status_t;
 
@@ -86,13 +88,16 @@ typedef struct {
     const char *aliases;    /* space-separated other accepted names, or NULL */
 } proto_field_t;
 
-/* Roles a caller may have (frame 3, "role:subject"). */
+/* Roles a caller may have. A terminal's role comes from its signed token, a
+ * service's from the CURVE key its connection was authenticated with; a
+ * request with no credential is ROLE_ANON. */
 enum {
     ROLE_CUSTOMER = 1 << 0,
     ROLE_MANAGER  = 1 << 1,
     ROLE_DELIVERY = 1 << 2,
     ROLE_SYSTEM   = 1 << 3,   /* another service of ours */
-    ROLE_ANY      = 0xf,
+    ROLE_ANY      = 0xf,      /* anyone who proved who they are */
+    ROLE_ANON     = 1 << 4,   /* no credential: health, auth.login, auth.signup */
 };
 
 /* How a command writes, which says how the pipeline deduplicates it. */
@@ -142,10 +147,14 @@ typedef struct {
 } proto_caller_t;
 
 /* Parse "role:subject". Returns 0 or -1. A customer's subject is the
- * customer id, a decimal number from 1 to 10^12 without leading zeros, or
- * "new" (a kiosk not signed in, which owns no customer). */
+ * customer id, a decimal number from 1 to 10^12 without leading zeros; a
+ * staff subject is a login (letters, digits, "-_.@"). */
 int proto_caller_parse(const char *s, proto_caller_t *out);
 const char *proto_role_name(unsigned role);
+/* The role named name (customer, manager, delivery, system), or 0. */
+unsigned proto_role_from_name(const char *name);
+/* Is s a subject for role (see proto_caller_parse)? */
+bool proto_subject_ok(unsigned role, const char *s);
 
 /* "A customer sees only their own": staff and services act for anyone, a
  * customer only for their own customer id (customer:new owns none). 0, or forbidden in err naming
@@ -162,9 +171,21 @@ int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const cha
 /* ---- Frames ----------------------------------------------------------- */
 
 /* A decoded request. Strings point into the struct; body is owned. */
+/* What frame 3 of a request presents (SPEC "Credentials"). */
+typedef enum {
+    CRED_NONE = 0,   /* "-": nobody in particular */
+    CRED_TOKEN,      /* "token:" and a token signed by the auth service */
+    CRED_SYSTEM,     /* "system:" and a service's name: believed only from a
+                      * connection authenticated with that service's key */
+} proto_cred_t;
+
 typedef struct {
     char command[64];
     char request_id[PROTO_MAX_ID + 1];
+    proto_cred_t cred;
+    char credential[PROTO_MAX_CRED + 1];  /* the token, or the service's name */
+    /* Filled by the worker's authenticate step, never by decoding: who the
+     * credential proved the caller to be ("role:subject"; "-" when anonymous). */
     char caller_raw[PROTO_MAX_ID + 1];
     proto_caller_t caller;
     json_t *body;
@@ -187,6 +208,8 @@ typedef struct {
 } proto_frame_t;
 
 /* Decode the 5 request frames. Returns 0, or -1 with err filled (bad_request).
+ * The credential is only read (req->cred, req->credential), not believed:
+ * that is the worker's authenticate step.
  * Best effort: req->request_id is filled as soon as frame 2 is readable, so
  * the error reply can echo it. */
 int proto_req_decode(const proto_frame_t *f, size_t n, proto_req_t *req, proto_err_t *err);
