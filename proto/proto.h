@@ -188,6 +188,7 @@ typedef struct {
      * credential proved the caller to be ("role:subject"; "-" when anonymous). */
     char caller_raw[PROTO_MAX_ID + 1];
     proto_caller_t caller;
+    char session[33];     /* the token's session id ("" without a token) */
     json_t *body;
 } proto_req_t;
 
