@@ -145,13 +145,14 @@ static int decode(request_t *r, proto_err_t *err)
     return 0;
 }
 
-/* Who is asking. For now the caller frame is believed as it stands; the
- * next step verifies a signed token here, and only here. */
+/* Who is asking: a checked token, a service proved by its CURVE key, or
+ * nobody (authn.c). Never what the request claims. */
 static int authenticate(service_t *svc, request_t *r, proto_err_t *err)
 {
-    (void)svc;
-    (void)r;
-    (void)err;
+    /* TODO(curve): the ZAP User-Id of r's connection. */
+    const char *peer = r->req.cred == CRED_SYSTEM ? r->req.credential : "";
+    if (authn_check(svc->sh->authn, &r->req, peer, err) != 0)
+        return err->status;
     return 0;
 }
 
@@ -168,9 +169,12 @@ static int authorize(service_t *svc, request_t *r, proto_err_t *err)
     if (svc->kind == SOCK_SYNC && (b < 0 || !builtins[b].on_sync))
         return proto_fail(err, ERR_BAD_REQUEST, "command",
                           "the catch-up socket serves events.since only");
+    if (!(cmd->roles & r->req.caller.role) && r->req.caller.role == ROLE_ANON)
+        return proto_fail(err, ERR_UNAUTHORIZED, "credential",
+                          "%s needs you to log in first: run counter login", cmd->name);
     if (!(cmd->roles & r->req.caller.role))
-        return proto_fail(err, ERR_FORBIDDEN, NULL, "%s may not call %s",
-                          proto_role_name(r->req.caller.role), cmd->name);
+        return proto_fail(err, ERR_FORBIDDEN, NULL, "%s may not call %s (logged in as %s)",
+                          proto_role_name(r->req.caller.role), cmd->name, r->req.caller_raw);
     if (cmd->fault && !config_bool(svc->cfg, "faults.enabled"))
         return proto_fail(err, ERR_FORBIDDEN, NULL,
                           "%s injects faults: the shop was started without faults.enabled",
@@ -367,4 +371,5 @@ void request_log_prune(service_t *svc)
     svc->sh->next_prune = now + 60000;
     long long keep_ms = config_int(svc->cfg, "requests.keep_ms");
     (void)db_run(svc->db, SQL_REQ_PRUNE, "i", proto_now_ms() - keep_ms);
+    authn_prune(svc->sh->authn, svc->db);
 }
