@@ -54,6 +54,20 @@ static void err_poison(proto_err_t *err)
     snprintf(err->field, sizeof err->field, "(untouched)");
 }
 
+/* Decode f (5 frames) into req: it must be accepted, with credential cred
+ * and its text credential. The caller clears req. */
+static void decode_ok(const proto_frame_t *f, proto_req_t *req, proto_cred_t cred,
+                      const char *credential)
+{
+    proto_err_t err;
+    err_poison(&err);
+    int rc = proto_req_decode(f, 5, req, &err);
+    if (rc != 0)
+        case_fail("proto_req_decode: got %d (field %s: %s), expected 0", rc, err.field, err.message);
+    CHECK_INT("cred", req->cred, cred);
+    CHECK_STR("credential", req->credential, credential);
+}
+
 static char *repeat(char c, size_t n)
 {
     char *s = malloc(n + 1);
@@ -155,15 +169,9 @@ static void roundtrip_cred(const char *cred, proto_cred_t want_cred, const char 
     proto_frame_t f[5];
     req5(f, PROTO_SIGNATURE, "catalog.add", rid, cred, text);
     proto_req_t req;
-    proto_err_t err;
-    err_poison(&err);
-    int rc = proto_req_decode(f, 5, &req, &err);
-    if (rc != 0)
-        case_fail("return code: got %d (field %s: %s), expected 0", rc, err.field, err.message);
+    decode_ok(f, &req, want_cred, want_text);
     CHECK_STR("command", req.command, "catalog.add");
     CHECK_STR("request_id", req.request_id, rid);
-    CHECK_INT("cred", req.cred, want_cred);
-    CHECK_STR("credential", req.credential, want_text);
     /* Who the caller is comes from the worker's authenticate step. */
     CHECK_STR("caller_raw (not filled by decoding)", req.caller_raw, "");
     CHECK_INT("caller.role (not filled by decoding)", req.caller.role, 0);
@@ -236,15 +244,9 @@ static void test_req_roundtrip(void)
         CHECK_INT("credential frame size", f[3].size, PROTO_MAX_CRED);
         CHECK_INT("body frame size", f[4].size, PROTO_MAX_BODY);
         proto_req_t req;
-        proto_err_t err;
-        err_poison(&err);
-        int rc = proto_req_decode(f, 5, &req, &err);
-        if (rc != 0)
-            case_fail("return code: got %d (field %s: %s), expected 0", rc, err.field, err.message);
+        decode_ok(f, &req, CRED_TOKEN, tok);
         CHECK_STR("request_id", req.request_id, rid);
         CHECK_STR("command", req.command, cmd);
-        CHECK_INT("cred", req.cred, CRED_TOKEN);
-        CHECK_STR("credential", req.credential, tok);
         CHECK_INT("strlen(body.k)", json_string_length(json_object_get(req.body, "k")), pad);
         proto_req_clear(&req);
         free(rid);
@@ -371,6 +373,37 @@ static void expect_bad_req(const char *name, const proto_frame_t *f, size_t n, c
     case_end();
 }
 
+/* One frame of a malformed request: what it is, and its bytes. */
+typedef struct {
+    const char *label;
+    const char *data;
+    size_t size;
+} frame_case_t;
+
+/* Each case as frame at of an otherwise well-formed request -> bad_request
+ * naming field (the request id echoed as echo_rid). */
+static void reject_each(const frame_case_t *cases, size_t n, size_t at, const char *field,
+                        const char *echo_rid)
+{
+    for (size_t i = 0; i < n; i++) {
+        proto_frame_t f[5];
+        req5(f, PROTO_SIGNATURE, "catalog.list", "r1", "token:" TOK, "{\"name\":\"x\"}");
+        f[at] = (proto_frame_t){cases[i].data, cases[i].size};
+        char name[160], shown[64];
+        snprintf(name, sizeof name, "%s \"%s\"", cases[i].label,
+                 esc(cases[i].data, cases[i].size < 40 ? cases[i].size : 40, shown, sizeof shown));
+        expect_bad_req(name, f, 5, field, echo_rid);
+    }
+}
+
+/* f (5 frames) decodes, with credential cred and its text credential. */
+static void expect_decodes(const proto_frame_t *f, proto_cred_t cred, const char *credential)
+{
+    proto_req_t req;
+    decode_ok(f, &req, cred, credential);
+    proto_req_clear(&req);
+}
+
 static void test_req_malformed(void)
 {
     proto_frame_t f[8];
@@ -379,15 +412,8 @@ static void test_req_malformed(void)
     const char *ok_cred = "token:" TOK;
 
     case_begin("request: the well-formed request every rejection below starts from decodes");
-    {
-        req5(f, PROTO_SIGNATURE, "catalog.list", "r1", ok_cred, ok_body);
-        proto_req_t req;
-        proto_err_t err;
-        err_poison(&err);
-        CHECK_INT("proto_req_decode", proto_req_decode(f, 5, &req, &err), 0);
-        CHECK_INT("cred", req.cred, CRED_TOKEN);
-        proto_req_clear(&req);
-    }
+    req5(f, PROTO_SIGNATURE, "catalog.list", "r1", ok_cred, ok_body);
+    expect_decodes(f, CRED_TOKEN, TOK);
     case_end();
 
     /* Frame counts. */
@@ -406,14 +432,8 @@ static void test_req_malformed(void)
     /* Signature (frame 0). */
     case_begin("request: the signature is CTR2 (PROTO_SIGNATURE) and a literal CTR2 decodes");
     CHECK_STR("PROTO_SIGNATURE", PROTO_SIGNATURE, "CTR2");
-    {
-        req5(f, "CTR2", "catalog.list", "r1", "-", ok_body);
-        proto_req_t req;
-        proto_err_t err;
-        err_poison(&err);
-        CHECK_INT("proto_req_decode with frame 0 \"CTR2\"", proto_req_decode(f, 5, &req, &err), 0);
-        proto_req_clear(&req);
-    }
+    req5(f, "CTR2", "catalog.list", "r1", "-", ok_body);
+    expect_decodes(f, CRED_NONE, "");
     case_end();
     /* CTR1, the protocol before credentials, is refused as any other. */
     static const char *const sigs[] = {"CTR1", "ctr2", "CTR", "CTR2 ", "CTR20", "", "CTR\0",
@@ -431,11 +451,7 @@ static void test_req_malformed(void)
 
     /* Command (frame 1). */
     char *cmd64 = repeat('c', 64);
-    static const struct {
-        const char *label;
-        const char *data;
-        size_t size;
-    } cmds[] = {
+    static const frame_case_t cmds[] = {
         {"empty command", LIT("")},
         {"command with a space", LIT("catalog list")},
         {"command with a leading space", LIT(" catalog.list")},
@@ -446,11 +462,7 @@ static void test_req_malformed(void)
         {"command with DEL 0x7f", LIT("catalog\x7flist")},
         {"command with UTF-8 bytes", LIT("caf\xc3\xa9")},
     };
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        req5(f, PROTO_SIGNATURE, "x", "r1", ok_cred, ok_body);
-        f[1] = (proto_frame_t){cmds[i].data, cmds[i].size};
-        expect_bad_req(cmds[i].label, f, 5, "command", "r1");
-    }
+    reject_each(cmds, sizeof cmds / sizeof cmds[0], 1, "command", "r1");
     req5(f, PROTO_SIGNATURE, cmd64, "r1", ok_cred, ok_body);
     expect_bad_req("command of 64 bytes (longer than the 63 the decoder holds)", f, 5, "command",
                    "r1");
@@ -458,33 +470,21 @@ static void test_req_malformed(void)
 
     /* Request id (frame 2). */
     char *rid65 = repeat('r', PROTO_MAX_ID + 1);
-    static const struct {
-        const char *label;
-        const char *data;
-        size_t size;
-    } rids[] = {
+    static const frame_case_t rids[] = {
         {"empty request id", LIT("")},
         {"request id with a space", LIT("r 1")},
         {"request id with a newline", LIT("r1\n")},
         {"request id with a NUL byte", LIT("r\0001")},
         {"request id with a high byte", LIT("r\xff")},
     };
-    for (size_t i = 0; i < sizeof rids / sizeof rids[0]; i++) {
-        req5(f, PROTO_SIGNATURE, "catalog.list", "x", ok_cred, ok_body);
-        f[2] = (proto_frame_t){rids[i].data, rids[i].size};
-        expect_bad_req(rids[i].label, f, 5, "request_id", "");
-    }
+    reject_each(rids, sizeof rids / sizeof rids[0], 2, "request_id", "");
     req5(f, PROTO_SIGNATURE, "catalog.list", rid65, ok_cred, ok_body);
     expect_bad_req("request id of 65 bytes (> PROTO_MAX_ID)", f, 5, "request_id", "");
     free(rid65);
 
     /* Credential (frame 3): "-", token:TOKEN or system:NAME, nothing else.
      * A claimed role:subject (CTR/1's caller frame) is refused. */
-    static const struct {
-        const char *label;
-        const char *data;
-        size_t size;
-    } creds[] = {
+    static const frame_case_t creds[] = {
         {"empty credential", LIT("")},
         {"CTR/1 caller manager:lee", LIT("manager:lee")},
         {"CTR/1 caller manager:1", LIT("manager:1")},
@@ -527,16 +527,7 @@ static void test_req_malformed(void)
         {"an escape sequence", LIT("\x1b[2J")},
         {"a high byte", LIT("\xff")},
     };
-    for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++) {
-        req5(f, PROTO_SIGNATURE, "catalog.list", "r1", "-", ok_body);
-        f[3] = (proto_frame_t){creds[i].data, creds[i].size};
-        char name[160];
-        char shown[96];
-        snprintf(name, sizeof name, "%s \"%s\"", creds[i].label,
-                 esc(creds[i].data, creds[i].size < 40 ? creds[i].size : 40, shown,
-                     sizeof shown));
-        expect_bad_req(name, f, 5, "credential", "r1");
-    }
+    reject_each(creds, sizeof creds / sizeof creds[0], 3, "credential", "r1");
     {
         /* Over-long: a system name of 64 bytes (subjects hold 63), and a
          * credential frame of PROTO_MAX_CRED + 1 bytes, a token or "-" padded. */
@@ -548,13 +539,7 @@ static void test_req_malformed(void)
         sys[strlen(sys) - 1] = '\0';
         req5(f, PROTO_SIGNATURE, "catalog.list", "r1", sys, ok_body);
         case_begin("request: system: name of 63 bytes accepted");
-        proto_req_t req;
-        proto_err_t err;
-        err_poison(&err);
-        CHECK_INT("proto_req_decode", proto_req_decode(f, 5, &req, &err), 0);
-        CHECK_INT("cred", req.cred, CRED_SYSTEM);
-        CHECK_INT("strlen(credential)", strlen(req.credential), PROTO_MAX_ID - 1);
-        proto_req_clear(&req);
+        expect_decodes(f, CRED_SYSTEM, sys + strlen("system:"));
         case_end();
         free(name64);
 
@@ -576,11 +561,7 @@ static void test_req_malformed(void)
     }
 
     /* Body (frame 4). */
-    static const struct {
-        const char *label;
-        const char *data;
-        size_t size;
-    } bodies[] = {
+    static const frame_case_t bodies[] = {
         {"empty body", LIT("")},
         {"body not JSON", LIT("name=x")},
         {"body truncated JSON", LIT("{\"name\":")},
@@ -600,11 +581,7 @@ static void test_req_malformed(void)
         {"body with a lone surrogate", LIT("{\"a\":\"\\ud800\"}")},
         {"body with an integer too big", LIT("{\"a\":99999999999999999999999}")},
     };
-    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
-        req5(f, PROTO_SIGNATURE, "catalog.list", "r1", ok_cred, ok_body);
-        f[4] = (proto_frame_t){bodies[i].data, bodies[i].size};
-        expect_bad_req(bodies[i].label, f, 5, "body", "r1");
-    }
+    reject_each(bodies, sizeof bodies / sizeof bodies[0], 4, "body", "r1");
     {
         /* A valid JSON object one byte over the limit. */
         size_t pad = PROTO_MAX_BODY + 1 - strlen("{\"k\":\"\"}");
