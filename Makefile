@@ -122,7 +122,7 @@ $(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(PROTO_OBJ)
 $(BUILD)/tests/bench_catchup: $(BUILD)/tests/tools/bench_catchup.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/1 decoder for
+# `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/2 decoder for
 # FUZZ_TIME seconds; the corpus grows in $(BUILD)/fuzz/corpus, crashes land in
 # $(BUILD)/fuzz/. Not part of `make check`. See tests/fuzz/fuzz_proto.c.
 FUZZ_CC   ?= clang
@@ -135,13 +135,13 @@ fuzz: $(FUZZ_DIR)/fuzz_proto
 	    -dict=tests/fuzz/proto.dict -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 \
 	    $(FUZZ_DIR)/corpus tests/fuzz/seeds
 
-$(FUZZ_DIR)/fuzz_proto: tests/fuzz/fuzz_proto.c proto/proto.c proto/proto.h | deps-checked
+$(FUZZ_DIR)/fuzz_proto: tests/fuzz/fuzz_proto.c proto/proto.c proto/commands.c proto/proto.h | deps-checked
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)" >&2; exit 1; }
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -Iproto $(shell pkg-config --cflags jansson libsodium) -o $@ \
-	    tests/fuzz/fuzz_proto.c proto/proto.c $(shell pkg-config --libs jansson libsodium)
+	    tests/fuzz/fuzz_proto.c proto/proto.c proto/commands.c $(shell pkg-config --libs jansson libsodium)
 
 run: all
 	@scripts/run.sh $(BUILD)

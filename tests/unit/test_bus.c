@@ -15,6 +15,9 @@
  *   ./          COUNTER_HOME of the worker, of the tpub outbox and of the
  *               consumers c1 and c2 (one database, data/consumer.db)
  *   ./chaos/    home of consumer c3, whose catalog.pub is the test's socket
+ *   ./keys/     token.key, token.pub: the token signing pair (as counter
+ *               setup makes it); the test's catalog calls present a
+ *               manager's token signed with it
  * The worker's log is ./log/catalog.log.
  */
 #include "bus.h"
@@ -23,6 +26,7 @@
 #include "db.h"
 #include "log.h"
 #include "proto.h"
+#include "token.h"
 #include "unit.h"
 #include "zio.h"
 #include "service_int.h"
@@ -50,6 +54,7 @@ static config_t *cfg;
 static void *ctx;
 static pid_t worker = -1;
 static int time_scale = 1;      /* timeouts x3 under ASan */
+static char manager_token[TOKEN_MAX + 1];   /* the catalog calls' credential */
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -200,6 +205,47 @@ static int stop_worker(long timeout_ms)
     }
     worker = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The home's token signing pair as `counter setup` leaves it (keys/token.key:
+ * the 64-byte secret key in hex, keys/token.pub: the public key in hex), made
+ * when missing, and a manager's token signed with it into manager_token.
+ * 0 or -1. */
+static int sign_manager_token(void)
+{
+    char dir[256], path[300], hex[2 * crypto_sign_SECRETKEYBYTES + 2];
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    snprintf(dir, sizeof dir, "%s/keys", home);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return -1;
+    snprintf(path, sizeof path, "%s/token.key", dir);
+    FILE *f = fopen(path, "r");
+    size_t len = 0;
+    if (f) {
+        size_t n = fread(hex, 1, sizeof hex - 1, f);
+        fclose(f);
+        hex[n] = '\0';
+        if (sodium_hex2bin(sk, sizeof sk, hex, n, "\n", &len, NULL) != 0 || len != sizeof sk)
+            return -1;
+    } else {
+        if (crypto_sign_keypair(pk, sk) != 0)
+            return -1;
+        const unsigned char *key[2] = {sk, pk};
+        const size_t size[2] = {sizeof sk, sizeof pk};
+        const char *name[2] = {"token.key", "token.pub"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, name[i]);
+            f = fopen(path, "wx");
+            sodium_bin2hex(hex, sizeof hex, key[i], size[i]);
+            if (!f || fprintf(f, "%s\n", hex) < 0 || fclose(f) != 0)
+                return -1;
+        }
+    }
+    token_claims_t c = {.version = TOKEN_VERSION, .role = ROLE_MANAGER, .subject = "test"};
+    proto_random_hex(c.sid, TOKEN_SID_HEX / 2);
+    c.issued = proto_now_ms() / 1000 - 10;
+    c.expires = c.issued + 3600;
+    return token_sign(&c, sk, manager_token, sizeof manager_token);
 }
 
 /* ---- requests to the worker --------------------------------------------------- */
@@ -740,7 +786,9 @@ static void test_subscriptions(const char *counterd)
     config_endpoint(cfg, "catalog", "req", ep, sizeof ep);
     config_endpoint(cfg, "catalog", "sync", sync_ep, sizeof sync_ep);
     catalog = client_new(ctx, ep);
-    client_set_caller(catalog, "manager:test");
+    char cred[TOKEN_MAX + 16];
+    snprintf(cred, sizeof cred, "token:%s", manager_token);
+    client_set_caller(catalog, cred);
 
     case_begin("worker: counterd catalog answers health");
     int up = catalog && worker > 0 && worker_ready();
@@ -997,6 +1045,10 @@ int main(void)
         return 1;
     }
 
+    if (sign_manager_token() != 0) {
+        printf("FAIL - token keys in %s/keys: got none, expected a manager token\n", home);
+        return 1;
+    }
     char counterd[PATH_MAX];
     int have_worker = find_counterd(counterd, sizeof counterd) == 0;
     if (have_worker)
