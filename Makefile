@@ -26,14 +26,14 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
-PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/client.c proto/follow.c \
+PROTO_SRC   := proto/proto.c proto/config.c proto/zio.c proto/keys.c proto/client.c proto/follow.c \
                proto/status.c proto/delivery.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/request.c backend/service.c \
-               backend/breaker.c
+               backend/breaker.c backend/zap.c
 BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
                backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
-TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \
+TUI_SRC     := tui/counter.c tui/cli.c tui/keys_cmd.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \
                tui/tui.c tui/tui_net.c tui/actions.c tui/dialog.c tui/widgets.c tui/table.c \
                tui/screen_customer.c tui/screen_manager.c tui/screen_delivery.c
 

@@ -117,7 +117,11 @@ static int health_ok(cli_t *cli, const char *service, pid_t pid)
     char ep[512];
     if (config_endpoint(cli->cfg, service, "req", ep, sizeof ep) != 0)
         return 0;
-    client_t *c = client_new(cli_ctx(cli), ep);
+    zio_curve_t cv;
+    if (cli_curve(cli, service, &cv) != 0)
+        return 0;
+    client_t *c = client_new(cli_ctx(cli), ep, &cv);
+    zio_curve_clear(&cv);
     if (!c)
         return 0;
     client_set_timeout(c, 300, 1);
@@ -165,6 +169,13 @@ static int start(cli_t *cli, const char *only)
     const char *started[16];
     pid_t pids[16];
     int n = 0, rc = EXIT_OKAY;
+    /* A shop started without `counter setup` gets its keys here; existing
+     * ones are kept (and refused when others may read them). */
+    char err[512];
+    if (keys_ensure(config_home(cli->cfg), err, sizeof err) != 0) {
+        fprintf(stderr, "counter: %s\n", err);
+        return EXIT_UNREACHABLE;
+    }
     for (int i = 0; config_services[i]; i++) {
         const char *s = config_services[i];
         if (only && strcmp(only, s) != 0)

@@ -78,6 +78,7 @@ void cli_usage(FILE *out)
           "  status                               health of every worker\n"
           "  config                               the settings of counter.conf\n"
           "  backend start|stop|restart [SERVICE]\n"
+          "  keys list | keys export DIR [SERVICE...] the public keys (and SERVICE's pair)\n"
           "  batch FILE|- [--keep-going]          one command per line\n"
           "\n"
           "Exit status: 0 ok, 1 the backend answered an error, 2 usage error,\n"
@@ -102,6 +103,7 @@ void cli_close(cli_t *cli)
     if (cli->ctx && zmq_ctx_term(cli->ctx) != 0)
         fprintf(stderr, "counter: zmq_ctx_term: %s\n", zmq_strerror(errno));
     cli->ctx = NULL;
+    keys_destroy(&cli->keys);
 }
 
 /* Call cmd on its service. Returns an exit status; on success *out is the
@@ -115,7 +117,11 @@ static int call_as(cli_t *cli, const char *service, const char *cmd, const json_
         fprintf(stderr, "counter: bad endpoint for %s\n", service);
         return EXIT_USAGE;
     }
-    client_t *c = client_new(cli_ctx(cli), ep);
+    zio_curve_t cv;
+    if (cli_curve(cli, service, &cv) != 0)
+        return EXIT_UNREACHABLE;
+    client_t *c = client_new(cli_ctx(cli), ep, &cv);
+    zio_curve_clear(&cv);
     if (!c) {
         fprintf(stderr, "counter: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
         return EXIT_UNREACHABLE;
@@ -329,7 +335,9 @@ static int cmd_events(cli_t *cli, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    follow_t *f = follow_new(cli_ctx(cli), cli->cfg, cli->caller, print_run, NULL);
+    const keys_t *keys = cli_keys(cli);
+    follow_t *f = keys ? follow_new(cli_ctx(cli), cli->cfg, keys, cli->caller, print_run, NULL)
+                       : NULL;
     if (!f)
         return EXIT_UNREACHABLE;
     for (int i = 0; config_services[i]; i++)
@@ -483,6 +491,8 @@ int cli_run(cli_t *cli, int argc, char **argv)
         return argc == 1 ? cmd_status(cli) : (cli_usage(stderr), EXIT_USAGE);
     if (strcmp(w, "events") == 0)
         return cmd_events(cli, argc, argv);
+    if (strcmp(w, "keys") == 0)
+        return cmd_keys(cli, argc, argv);
     if (strcmp(w, "backend") == 0)
         return backend_ctl(cli, argc, argv);
     if (strcmp(w, "batch") == 0)

@@ -21,6 +21,7 @@
 #include "client.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "proto.h"
 #include "unit.h"
@@ -48,6 +49,7 @@
 static char home[128];
 static config_t *cfg;
 static void *ctx;
+static keys_t *keys;   /* the home's keys (keys_ensure), an ephemeral pair as ours */
 static pid_t worker = -1;
 static int time_scale = 1;      /* timeouts x3 under ASan */
 
@@ -282,7 +284,7 @@ static int sink_open(sink_t *s, const config_t *c, const char *dbfile, const cha
     s->db = open_db(c, dbfile);
     if (!s->db || db_exec(s->db, SINK_SCHEMA) != 0)
         return -1;
-    s->bus = bus_new(ctx, c, s->db, name);
+    s->bus = bus_new(ctx, c, s->db, name, keys);
     if (!s->bus)
         return -1;
     return bus_subscribe(s->bus, "catalog", sink_apply, s);
@@ -386,7 +388,7 @@ static void inject(void *sock, const json_t *ev)
 static void test_outbox(void)
 {
     db_t *db = open_db(cfg, "tpub.db");
-    bus_t *bus = db ? bus_new(ctx, cfg, db, "tpub") : NULL;
+    bus_t *bus = db ? bus_new(ctx, cfg, db, "tpub", NULL) : NULL;
 
     case_begin("outbox: three events in one transaction get seq 1, 2, 3");
     if (!bus) {
@@ -586,7 +588,7 @@ static void test_outbox(void)
         bus_destroy(&bus);
         db_destroy(&db);
         db = open_db(cfg, "tpub.db");
-        bus = db ? bus_new(ctx, cfg, db, "tpub") : NULL;
+        bus = db ? bus_new(ctx, cfg, db, "tpub", NULL) : NULL;
         if (!bus) {
             case_fail("bus_new after reopen: got NULL, expected a bus");
         } else {
@@ -739,7 +741,8 @@ static void test_subscriptions(const char *counterd)
     char ep[512], sync_ep[512];
     config_endpoint(cfg, "catalog", "req", ep, sizeof ep);
     config_endpoint(cfg, "catalog", "sync", sync_ep, sizeof sync_ep);
-    catalog = client_new(ctx, ep);
+    zio_curve_t cv;
+    catalog = keys_client(keys, "catalog", &cv) == 0 ? client_new(ctx, ep, &cv) : NULL;
     client_set_caller(catalog, "manager:test");
 
     case_begin("worker: counterd catalog answers health");
@@ -852,10 +855,16 @@ static void test_subscriptions(const char *counterd)
         fclose(fc);
     }
     config_t *cfg2 = config_load(home2, 1, err, sizeof err);
+    /* c3 takes the test's PUB for catalog's: a CURVE server with its pair. */
     void *inj = zio_socket(ctx, ZMQ_PUB, 0);
     int hwm = 100000;
-    int okp = inj && zmq_setsockopt(inj, ZMQ_SNDHWM, &hwm, sizeof hwm) == 0 &&
-              zio_bind(inj, inject_ep) == 0;
+    keys_t *as_catalog = keys_load(home, err, sizeof err);
+    zio_curve_t cat = {0};
+    if (as_catalog && keys_load_own(as_catalog, "catalog", err, sizeof err) == 0)
+        keys_server(as_catalog, &cat);
+    keys_destroy(&as_catalog);
+    int okp = inj && cat.sec[0] && zmq_setsockopt(inj, ZMQ_SNDHWM, &hwm, sizeof hwm) == 0 &&
+              zio_curve_server(inj, &cat) == 0 && zio_bind(inj, inject_ep) == 0;
     sink_t c3 = {0};
     int ok3 = cfg2 && okp && sink_open(&c3, cfg2, "c3.db", "tcons3") == 0;
 
@@ -997,6 +1006,10 @@ int main(void)
         return 1;
     }
 
+    if (keys_ensure(home, err, sizeof err) != 0 || !(keys = keys_load(home, err, sizeof err))) {
+        printf("FAIL - keys: got \"%s\", expected the home's keys\n", err);
+        return 1;
+    }
     char counterd[PATH_MAX];
     int have_worker = find_counterd(counterd, sizeof counterd) == 0;
     if (have_worker)
@@ -1026,6 +1039,7 @@ int main(void)
     case_end();
 
     config_destroy(&cfg);
+    keys_destroy(&keys);
     if (zmq_ctx_term(ctx) != 0)
         fprintf(stderr, "test_bus: zmq_ctx_term: %s\n", zmq_strerror(errno));
     int rc = unit_exit();
