@@ -13,10 +13,11 @@
 
 const keys_t *cli_keys(cli_t *cli)
 {
+    static int said;   /* once per process, not once per service called */
     if (!cli->keys) {
         char err[512];
         cli->keys = keys_load(config_home(cli->cfg), err, sizeof err);
-        if (!cli->keys)
+        if (!cli->keys && !said++)
             fprintf(stderr, "counter: %s\n", err);
     }
     return cli->keys;
