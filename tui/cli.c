@@ -106,6 +106,12 @@ void cli_close(cli_t *cli)
     keys_destroy(&cli->keys);
 }
 
+static void say_unreachable(const char *service)
+{
+    fprintf(stderr, "counter: the %s service is unreachable (is the backend running? "
+                    "try: counter backend start)\n", service);
+}
+
 /* Call cmd on its service. Returns an exit status; on success *out is the
  * result (owned by the caller). Errors are printed. */
 static int call_as(cli_t *cli, const char *service, const char *cmd, const json_t *body,
@@ -117,9 +123,13 @@ static int call_as(cli_t *cli, const char *service, const char *cmd, const json_
         fprintf(stderr, "counter: bad endpoint for %s\n", service);
         return EXIT_USAGE;
     }
+    /* Without keys (a shop never started) no worker can answer either. */
     zio_curve_t cv;
-    if (cli_curve(cli, service, &cv) != 0)
+    if (cli_curve(cli, service, &cv) != 0) {
+        if (!quiet)
+            say_unreachable(service);
         return EXIT_UNREACHABLE;
+    }
     client_t *c = client_new(cli_ctx(cli), ep, &cv);
     zio_curve_clear(&cv);
     if (!c) {
@@ -134,8 +144,7 @@ static int call_as(cli_t *cli, const char *service, const char *cmd, const json_
     client_destroy(&c);
     if (rc != 0) {
         if (!quiet)
-            fprintf(stderr, "counter: the %s service is unreachable (is the backend running? "
-                            "try: counter backend start)\n", service);
+            say_unreachable(service);
         return err.status == ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_BACKEND;
     }
     if (rep.status != ERR_OK) {

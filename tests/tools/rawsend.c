@@ -8,8 +8,9 @@
  * The socket is a CURVE client of SERVICE (the server's public key from
  * $COUNTER_HOME/keys) with a fresh ephemeral pair, as a terminal is;
  * --key NAME uses NAME's pair from keys/NAME.key instead (to act as that
- * service); --server NAME takes NAME's public key as the server's (needed
- * with an ENDPOINT; a wrong one gets no answer); --plain sends without CURVE
+ * service); --server NAME takes NAME's public key as the server's (default:
+ * the service whose endpoint it is; a wrong one gets no answer); --plain
+ * sends without CURVE
  * (a worker never answers that).
  * FRAME is literal text, or "hex:0a0b...", "big:N" (N bytes of 'x'),
  * "empty:" (a zero-length frame), "json-big:N" (a JSON object of about N bytes).
@@ -93,6 +94,22 @@ static int curve_of(const char *server, const char *own, zio_curve_t *cv)
     return rc;
 }
 
+/* The service one of whose endpoints ep is (config), or NULL. */
+static const char *service_of(const char *ep)
+{
+    char err[512], mine[512];
+    static const char *const kinds[] = {"req", "pub", "sync"};
+    config_t *cfg = config_load(NULL, 0, err, sizeof err);
+    const char *found = NULL;
+    for (int i = 0; cfg && config_services[i] && !found; i++)
+        for (int k = 0; k < 3 && !found; k++)
+            if (config_endpoint(cfg, config_services[i], kinds[k], mine, sizeof mine) == 0 &&
+                strcmp(mine, ep) == 0)
+                found = config_services[i];
+    config_destroy(&cfg);
+    return found;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: rawsend [-d] [-t MS] [--key NAME] [--server NAME] [--plain] "
@@ -128,6 +145,8 @@ int main(int argc, char **argv)
     const char *target = argv[optind];
     if (strstr(target, "://")) {
         snprintf(ep, sizeof ep, "%s", target);
+        if (!server && !plain)
+            server = service_of(ep);
     } else {
         config_t *cfg = config_load(NULL, 0, err, sizeof err);
         if (!cfg || config_endpoint(cfg, target, "req", ep, sizeof ep) != 0) {
