@@ -82,20 +82,18 @@ zap_t *zap_start(void *ctx, const keys_t *keys)
     zap_t *z = xcalloc(1, sizeof *z);
     z->keys = keys;
     z->sock = zio_socket(ctx, ZMQ_REP, 0);
-    if (!z->sock || zmq_bind(z->sock, ZAP_ENDPOINT) != 0) {
-        log_error("zap: cannot bind %s: %s", ZAP_ENDPOINT, zmq_strerror(zmq_errno()));
-        zio_close(&z->sock);
-        free(z);
-        return NULL;
-    }
+    const char *why = NULL;
+    if (!z->sock || zmq_bind(z->sock, ZAP_ENDPOINT) != 0)
+        why = zmq_strerror(zmq_errno());
     /* The socket moves to the thread; pthread_create is the barrier. */
-    if (pthread_create(&z->thread, NULL, zap_main, z) != 0) {
-        log_error("zap: cannot start its thread");
-        zio_close(&z->sock);
-        free(z);
-        return NULL;
-    }
-    return z;
+    else if (pthread_create(&z->thread, NULL, zap_main, z) != 0)
+        why = "cannot start its thread";
+    if (!why)
+        return z;
+    log_error("zap: %s: %s", ZAP_ENDPOINT, why);
+    zio_close(&z->sock);
+    free(z);
+    return NULL;
 }
 
 void zap_stop(zap_t **self_p)

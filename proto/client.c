@@ -5,7 +5,6 @@
 #include "zio.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,11 +76,12 @@ client_t *client_new(void *ctx, const char *endpoint, const zio_curve_t *curve)
 
 void client_destroy(client_t **self_p)
 {
-    if (!self_p || !*self_p)
+    client_t *c = self_p ? *self_p : NULL;
+    if (!c)
         return;
-    zio_close(&(*self_p)->sock);
-    sodium_memzero(*self_p, sizeof **self_p);
-    free(*self_p);
+    zio_close(&c->sock);
+    zio_curve_clear(&c->curve);
+    free(c);
     *self_p = NULL;
 }
 

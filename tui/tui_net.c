@@ -192,14 +192,21 @@ int net_call(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_
 
 /* ---- health probes ------------------------------------------------------------- */
 
+/* Service s's request endpoint (512 bytes) and CURVE client settings. */
+static int link_to(app_t *app, int s, char *ep, zio_curve_t *cv)
+{
+    return config_endpoint(app->cfg, config_services[s], "req", ep, 512) == 0 &&
+                   cli_curve(app->cli, config_services[s], cv) == 0
+               ? 0
+               : -1;
+}
+
 static int probe_open(app_t *app, int s)
 {
     svc_link_t *l = &app->svc[s];
     char ep[512];
-    if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
-        return -1;
     zio_curve_t cv;
-    if (cli_curve(app->cli, config_services[s], &cv) != 0)
+    if (link_to(app, s, ep, &cv) != 0)
         return -1;
     l->probe = zio_socket(app->ctx, ZMQ_DEALER, 1);
     l->probe_opened = proto_mono_ms();
@@ -696,10 +703,8 @@ int net_init(app_t *app)
     app->probe_ms = (int)config_int(app->cfg, "tui.probe_ms");
     for (int s = 0; s < app->nsvc; s++) {
         char ep[512];
-        if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
-            return -1;
         zio_curve_t cv;
-        if (cli_curve(app->cli, config_services[s], &cv) != 0)
+        if (link_to(app, s, ep, &cv) != 0)
             return -1;
         app->svc[s].client = client_new(app->ctx, ep, &cv);
         zio_curve_clear(&cv);
