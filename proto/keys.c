@@ -165,25 +165,35 @@ static int ensure_pair(const char *dir, const char *name, char *err, size_t errl
     return rc == 0 ? write_pub(dir, name, lines[0], err, errlen) : -1;
 }
 
+/* The token pair: made when neither file is there, token.pub derived from
+ * token.key when only that is. */
 static int ensure_token(const char *dir, char *err, size_t errlen)
 {
-    char key[4300], pubp[4300];
+    char key[4300], pubp[4300], lines[1][129], hex[2 * TOKEN_SK + 64];
     if (path_of(dir, "token", "key", key, sizeof key) != 0 ||
         path_of(dir, "token", "pub", pubp, sizeof pubp) != 0)
         return fail(err, errlen, "keys path too long");
-    struct stat st;
-    if (stat(key, &st) == 0)
-        return private_ok(key, &st, err, errlen);
-    if (access(pubp, F_OK) == 0)
-        return 0;   /* tokens are signed on another host */
+    int have_pub = access(pubp, F_OK) == 0;
+    int r = read_lines(key, 1, lines, 1, 2 * TOKEN_SK, err, errlen);
+    if (r < 0 || have_pub) {   /* have_pub alone: tokens are signed on another host */
+        sodium_memzero(lines, sizeof lines);
+        return r < 0 ? -1 : 0;
+    }
     unsigned char pk[TOKEN_PK], sk[TOKEN_SK];
-    char hex[2 * TOKEN_SK + 64];
-    if (crypto_sign_keypair(pk, sk) != 0)
-        return fail(err, errlen, "crypto_sign_keypair failed");
-    sodium_bin2hex(hex, sizeof hex, sk, sizeof sk);
+    int rc = 0;
+    if (r == 0) {
+        if (sodium_hex2bin(sk, TOKEN_SK, lines[0], 2 * TOKEN_SK, NULL, NULL, NULL) != 0 ||
+            crypto_sign_ed25519_sk_to_pk(pk, sk) != 0)
+            rc = fail(err, errlen, "%s: not a signing key", key);
+    } else if (crypto_sign_keypair(pk, sk) != 0) {
+        rc = fail(err, errlen, "crypto_sign_keypair failed");
+    } else {
+        sodium_bin2hex(hex, sizeof hex, sk, sizeof sk);
+        strcat(hex, "\n");
+        rc = write_new(key, 0600, hex, err, errlen);
+    }
     sodium_memzero(sk, sizeof sk);
-    strcat(hex, "\n");
-    int rc = write_new(key, 0600, hex, err, errlen);
+    sodium_memzero(lines, sizeof lines);
     sodium_memzero(hex, sizeof hex);
     if (rc != 0)
         return -1;

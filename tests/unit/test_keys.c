@@ -89,13 +89,16 @@ static void test_ensure(const char *dir)
     case_end();
 
     case_begin("keys_ensure remakes a lost .pub from its .key, never a new pair");
-    char path[600], pub[64], again[64];
-    last_line(dir, "view.pub", pub, sizeof pub);
-    snprintf(path, sizeof path, "%s/view.pub", dir);
-    CHECK_INT("unlink view.pub", unlink(path), 0);
-    CHECK_INT("keys_ensure", keys_ensure(home, err, sizeof err), 0);
-    last_line(dir, "view.pub", again, sizeof again);
-    CHECK_STR("view.pub", again, pub);
+    char path[600], pub[200], again[200];
+    const char *lost[2] = {"view.pub", "token.pub"};
+    for (int i = 0; i < 2; i++) {
+        last_line(dir, lost[i], pub, sizeof pub);
+        snprintf(path, sizeof path, "%s/%s", dir, lost[i]);
+        CHECK_INT("unlink", unlink(path), 0);
+        CHECK_INT("keys_ensure", keys_ensure(home, err, sizeof err), 0);
+        last_line(dir, lost[i], again, sizeof again);
+        CHECK_STR(lost[i], again, pub);
+    }
     case_end();
 
     case_begin("keys_ensure and keys_load refuse a keys folder others may read (0755)");
