@@ -11,6 +11,7 @@
 #include "token.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -194,7 +195,10 @@ static int cmd_logout(cli_t *cli, int argc)
                  ? EXIT_OKAY
                  : cli_call_as(cli, "auth", "auth.logout", NULL, &res, 1, cli->credential);
     json_decref(res);
-    session_forget(cli->cfg);
+    /* The session file is another session when COUNTER_TOKEN was used. */
+    const char *env = getenv("COUNTER_TOKEN");
+    if (!env || !*env)
+        session_forget(cli->cfg);
     if (rc == EXIT_UNREACHABLE) {
         fprintf(stderr, "counter: the session file is gone, but the auth service could not be "
                         "told: the session ends when it expires\n");
