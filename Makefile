@@ -28,12 +28,12 @@ LDLIBS   += $(PKG_LIBS) -pthread
 
 PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c proto/client.c proto/follow.c \
                proto/status.c proto/delivery.c
-BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/request.c backend/service.c \
+BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c backend/service.c \
                backend/breaker.c
 BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
                backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
-TUI_SRC     := tui/counter.c tui/cli.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \
+TUI_SRC     := tui/counter.c tui/cli.c tui/session.c tui/accounts.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \
                tui/tui.c tui/tui_net.c tui/actions.c tui/dialog.c tui/widgets.c tui/table.c \
                tui/screen_customer.c tui/screen_manager.c tui/screen_delivery.c
 
@@ -45,7 +45,7 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
                $(BUILD)/tests/test_config $(BUILD)/tests/test_db $(BUILD)/tests/test_tui \
-               $(BUILD)/tests/test_auth
+               $(BUILD)/tests/test_token $(BUILD)/tests/test_auth
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
@@ -84,7 +84,8 @@ $(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
 # The unit tests share tests/unit/unit.h.
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
     $(BUILD)/tests/unit/test_breaker.o $(BUILD)/tests/unit/test_config.o \
-    $(BUILD)/tests/unit/test_db.o $(BUILD)/tests/unit/test_auth.o: tests/unit/unit.h
+    $(BUILD)/tests/unit/test_db.o $(BUILD)/tests/unit/test_token.o \
+    $(BUILD)/tests/unit/test_auth.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -97,6 +98,9 @@ $(BUILD)/tests/test_db: $(BUILD)/tests/unit/test_db.o $(BUILD)/backend/db.o $(BU
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/test_token: $(BUILD)/tests/unit/test_token.o $(BACKEND_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The breaker is pure logic: its object and proto's (proto_oom, jint).

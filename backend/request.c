@@ -12,10 +12,8 @@
  */
 #include "log.h"
 #include "service_int.h"
-#include "token.h"
 
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -147,40 +145,14 @@ static int decode(request_t *r, proto_err_t *err)
     return 0;
 }
 
-/* STAND-IN (branch auth, for its tests only; the lead's pipeline replaces
- * it): "-" is anonymous, "system:NAME" is believed, a token is checked
- * against keys/token.pub (read each time) and its expiry; no revocation. */
+/* Who is asking: a checked token, a service proved by its CURVE key, or
+ * nobody (authn.c). Never what the request claims. */
 static int authenticate(service_t *svc, request_t *r, proto_err_t *err)
 {
-    proto_req_t *q = &r->req;
-    if (q->cred == CRED_NONE) {
-        q->caller.role = ROLE_ANON;
-        snprintf(q->caller_raw, sizeof q->caller_raw, "-");
-        return 0;
-    }
-    if (q->cred == CRED_SYSTEM) {
-        q->caller.role = ROLE_SYSTEM;
-        snprintf(q->caller.subject, sizeof q->caller.subject, "%.40s", q->credential);
-        snprintf(q->caller_raw, sizeof q->caller_raw, "system:%.40s", q->credential);
-        return 0;
-    }
-    char path[4200], hex[130] = "";
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-    token_claims_t c;
-    const char *why = "no token key";
-    snprintf(path, sizeof path, "%s/keys/token.pub", config_home(svc->cfg));
-    FILE *f = fopen(path, "r");
-    int ok = f && fgets(hex, sizeof hex, f) &&
-             sodium_hex2bin(pk, sizeof pk, hex, strlen(hex), "\n", NULL, NULL) == 0 &&
-             token_verify(q->credential, pk, &c, &why) == 0;
-    if (f)
-        fclose(f);
-    if (!ok || c.expires <= proto_now_ms() / 1000)
-        return proto_fail(err, ERR_UNAUTHORIZED, NULL, "%s", ok ? "the token has expired" : why);
-    q->caller.role = c.role;
-    snprintf(q->caller.subject, sizeof q->caller.subject, "%s", c.subject);
-    snprintf(q->caller_raw, sizeof q->caller_raw, "%s:%s", proto_role_name(c.role), c.subject);
-    snprintf(q->session, sizeof q->session, "%s", c.sid);
+    /* TODO(curve): the ZAP User-Id of r's connection. */
+    const char *peer = r->req.cred == CRED_SYSTEM ? r->req.credential : "";
+    if (authn_check(svc->sh->authn, &r->req, peer, err) != 0)
+        return err->status;
     return 0;
 }
 
@@ -197,9 +169,12 @@ static int authorize(service_t *svc, request_t *r, proto_err_t *err)
     if (svc->kind == SOCK_SYNC && (b < 0 || !builtins[b].on_sync))
         return proto_fail(err, ERR_BAD_REQUEST, "command",
                           "the catch-up socket serves events.since only");
+    if (!(cmd->roles & r->req.caller.role) && r->req.caller.role == ROLE_ANON)
+        return proto_fail(err, ERR_UNAUTHORIZED, "credential",
+                          "%s needs you to log in first: run counter login", cmd->name);
     if (!(cmd->roles & r->req.caller.role))
-        return proto_fail(err, ERR_FORBIDDEN, NULL, "%s may not call %s",
-                          proto_role_name(r->req.caller.role), cmd->name);
+        return proto_fail(err, ERR_FORBIDDEN, NULL, "%s may not call %s (logged in as %s)",
+                          proto_role_name(r->req.caller.role), cmd->name, r->req.caller_raw);
     if (cmd->fault && !config_bool(svc->cfg, "faults.enabled"))
         return proto_fail(err, ERR_FORBIDDEN, NULL,
                           "%s injects faults: the shop was started without faults.enabled",
@@ -396,4 +371,5 @@ void request_log_prune(service_t *svc)
     svc->sh->next_prune = now + 60000;
     long long keep_ms = config_int(svc->cfg, "requests.keep_ms");
     (void)db_run(svc->db, SQL_REQ_PRUNE, "i", proto_now_ms() - keep_ms);
+    authn_prune(svc->sh->authn, svc->db);
 }

@@ -20,6 +20,8 @@
 #include "log.h"
 #include "service_int.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -476,6 +478,48 @@ static void stop_all(runtime_t *rt)
     if (svc->ctx && zmq_ctx_term(svc->ctx) != 0)
         log_warn("zmq_ctx_term: %s", zmq_strerror(errno));
     db_destroy(&svc->db);
+    authn_destroy(&svc->sh->authn);
+}
+
+/* TODO(curve): keys_token_public. The auth service's token public key. */
+static int token_public_key(const config_t *cfg, unsigned char *pk)
+{
+    char path[512], hex[2 * crypto_sign_PUBLICKEYBYTES + 2];
+    if (snprintf(path, sizeof path, "%s/keys/token.pub", config_home(cfg)) >= (int)sizeof path)
+        return -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(hex, 1, sizeof hex - 1, f);
+    fclose(f);
+    hex[n] = '\0';
+    size_t len = 0;
+    return sodium_hex2bin(pk, crypto_sign_PUBLICKEYBYTES, hex, n, "\n", &len, NULL) == 0 &&
+                   len == crypto_sign_PUBLICKEYBYTES
+               ? 0
+               : -1;
+}
+
+static int start_authn(runtime_t *rt)
+{
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    service_t *svc = &rt->main;
+    if (token_public_key(svc->cfg, pk) != 0) {
+        log_error("no token public key in %s/keys: run counter setup", config_home(svc->cfg));
+        return -1;
+    }
+    svc->sh->authn = authn_new(pk);
+    if (!svc->sh->authn ||
+        authn_attach(svc->sh->authn, svc->db, svc->bus, strcmp(svc->def->name, "auth") != 0) != 0) {
+        log_error("cannot load the ended sessions");
+        return -1;
+    }
+    return 0;
+}
+
+int service_session_ended(service_t *svc, const char *sid, long long expires)
+{
+    return authn_store(svc->sh->authn, svc->db, sid, expires);
 }
 
 int service_run(const svc_def_t *def, config_t *cfg)
@@ -491,7 +535,7 @@ int service_run(const svc_def_t *def, config_t *cfg)
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
         return 1;
     signal(SIGPIPE, SIG_IGN);
-    if (open_main(&rt, def) != 0 || start_sync(&rt) != 0)
+    if (open_main(&rt, def) != 0 || start_authn(&rt) != 0 || start_sync(&rt) != 0)
         goto out;
     /* start() runs before any request thread: recovery sees a quiet service. */
     if (def->start && def->start(&rt.main) != 0) {

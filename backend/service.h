@@ -66,6 +66,11 @@ typedef struct {
 /* Run a bound SELECT and answer {"items": [rows]}: 0, or internal in err. */
 int service_items(sqlite3_stmt *st, json_t **result, proto_err_t *err);
 
+/* The auth service, inside the transaction that ends a session: this
+ * worker refuses the session's token from now on (the others learn it from
+ * the SessionRevoked event). 0 or -1. */
+int service_session_ended(service_t *svc, const char *sid, long long expires);
+
 db_t *service_db(service_t *svc);
 bus_t *service_bus(service_t *svc);
 const config_t *service_config(service_t *svc);

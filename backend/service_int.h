@@ -7,6 +7,7 @@
 #ifndef SERVICE_INT_H
 #define SERVICE_INT_H
 
+#include "authn.h"
 #include "service.h"
 #include "zio.h"
 
@@ -22,6 +23,7 @@ typedef struct {
     atomic_int stop;
     int nthreads;
     long long next_prune;
+    authn_t *authn;           /* checks every request's credential */
 } shared_t;
 
 /* Which sockets a thread serves, so which commands it may answer. */

@@ -15,7 +15,7 @@ struct client {
     void *ctx;
     void *sock;
     char endpoint[512];
-    char caller[PROTO_MAX_ID + 1];
+    char caller[PROTO_MAX_CRED + 8];   /* the credential frame */
     int timeout_ms;
     int attempts;
 };
@@ -57,7 +57,7 @@ client_t *client_new(void *ctx, const char *endpoint)
         proto_oom();
     c->ctx = ctx;
     snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
-    snprintf(c->caller, sizeof c->caller, "system:anonymous");
+    snprintf(c->caller, sizeof c->caller, "-");
     c->timeout_ms = 1000;
     c->attempts = 2;
     if (reconnect(c) != 0) {

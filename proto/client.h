@@ -19,6 +19,8 @@ void client_destroy(client_t **self_p);
 
 /* Each attempt waits timeout_ms for the reply; attempts >= 1. */
 void client_set_timeout(client_t *c, int timeout_ms, int attempts);
+/* The credential frame sent with each request (SPEC "Credentials"): "-"
+ * (the default: nobody), "token:TOKEN" or "system:SERVICE". */
 void client_set_caller(client_t *c, const char *caller);
 
 /* Call cmd with body (borrowed; NULL = {}). request_id NULL = a fresh random id.

@@ -28,7 +28,7 @@ struct follow {
     void *ctx;
     const config_t *cfg;
     void *sub;
-    char caller[PROTO_MAX_ID + 1];
+    char caller[PROTO_MAX_CRED + 8];   /* the credential frame */
     follow_apply_fn fn;
     void *arg;
     int nfeeds;

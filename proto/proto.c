@@ -343,6 +343,8 @@ static const struct {
 
 const char *proto_role_name(unsigned role)
 {
+    if (role == ROLE_ANON)
+        return "anonymous";
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
         if (roles[i].role == role)
             return roles[i].name;

@@ -186,7 +186,7 @@ typedef struct {
     char credential[PROTO_MAX_CRED + 1];  /* the token, or the service's name */
     /* Filled by the worker's authenticate step, never by decoding: who the
      * credential proved the caller to be ("role:subject"; "-" when anonymous). */
-    char caller_raw[PROTO_MAX_ID + 1];
+    char caller_raw[PROTO_MAX_ID + 16];
     proto_caller_t caller;
     char session[33];     /* the token's session id ("" without a token) */
     json_t *body;

@@ -33,6 +33,12 @@ export TZ=UTC LC_ALL=C.UTF-8
 # Every test's shop allows fault injection (payment.admin, the fault keys);
 # tests/it/faults.sh unsets it to see them refused.
 export COUNTER_FAULTS_ENABLED=${COUNTER_FAULTS_ENABLED-1}
+# Logins at the smallest argon2id cost libsodium allows (the tests log in
+# often, under valgrind too); tests/it/auth_attack.sh measures the real one.
+export COUNTER_AUTH_PWHASH_OPS=${COUNTER_AUTH_PWHASH_OPS-1}
+export COUNTER_AUTH_PWHASH_MEM_KIB=${COUNTER_AUTH_PWHASH_MEM_KIB-8}
+# Nobody's session leaks in from the caller's environment.
+unset COUNTER_TOKEN
 
 # A sanitizer build (make SAN=1) links libasan/libubsan. Only there can a
 # program write a sanitizer report, so only there is "no sanitizer report" a
@@ -75,6 +81,10 @@ if [ -z "${LIB_TOOLS_ONLY:-}" ]; then
     export TEST_HOME COUNTER_HOME
     SCRATCH=$TEST_HOME/scratch
     mkdir -p "$SCRATCH"
+    # Every account the tests make has this password (never on a command line).
+    TEST_PW=$SCRATCH/password
+    [ -s "$TEST_PW" ] || printf 'counter-test-pw-1\n' >"$TEST_PW"
+    export TEST_PW
 fi
 
 CHECKS=0          # checks made: ok + fail (finish fails a test that made none)
@@ -89,7 +99,74 @@ RUN_ERR=
 
 # (Functions: to run one in the background, use "$COUNTER_BIN" itself, so
 # that $! is the program and not a subshell that a kill would miss.)
-counter() { "$COUNTER_BIN" "$@"; }
+#
+# counter [--as ROLE:SUBJECT] ...: the real counter; with --as (a test's
+# shorthand, not an option of counter) it runs with COUNTER_TOKEN of a real
+# login as that person (token_for). Without it: the shop's admin session.
+counter() {
+    local as= args=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --as) as=$2; shift 2 ;;
+            *) args+=("$1"); shift ;;
+        esac
+    done
+    if [ -z "$as" ]; then
+        "$COUNTER_BIN" "${args[@]}"
+        return
+    fi
+    local tok
+    tok=$(token_for "$as") || return 3
+    COUNTER_TOKEN=$tok "$COUNTER_BIN" "${args[@]}"
+}
+
+# token_for ROLE:SUBJECT: a token of a real session of that person, logged
+# in with the test password; the account (login SUBJECT for staff, cN for
+# customer N, who must exist) is made by the admin the first time. Cached
+# per test in $TEST_HOME/tokens.
+token_for() {
+    local role=${1%%:*} subject=${1#*:} login extra=() file
+    file=$TEST_HOME/tokens/$role-$subject
+    if [ ! -s "$file" ]; then
+        mkdir -p "$TEST_HOME/tokens"
+        case $role in
+            customer) login=c$subject; extra=("customer=$subject") ;;
+            manager|delivery) login=$subject ;;
+            *) echo "token_for: no role '$role' (customer, manager, delivery)" >&2; return 2 ;;
+        esac
+        "$COUNTER_BIN" accounts add "login=$login" "role=$role" "${extra[@]}" \
+            --password-file "$TEST_PW" >/dev/null 2>"$SCRATCH/token_for.err"
+        if ! "$COUNTER_BIN" login "$login" --print-token --password-file "$TEST_PW" \
+            >"$file" 2>>"$SCRATCH/token_for.err"; then
+            rm -f "$file"
+            echo "token_for $1: cannot log in as $login: $(cat "$SCRATCH/token_for.err")" >&2
+            return 3
+        fi
+    fi
+    cat "$file"
+}
+
+# cred WHO: a credential frame for rawsend: "-" (nobody), system:NAME as it
+# stands (believed only with rawsend --key NAME), or "token:" and a real
+# session's token for ROLE:SUBJECT (token_for).
+cred() {
+    case $1 in
+        -|system:*) printf '%s\n' "$1" ;;
+        *) local t; t=$(token_for "$1") || return 3; printf 'token:%s\n' "$t" ;;
+    esac
+}
+
+# The shop's first manager, admin, made (or logged in again) once the auth
+# service runs; its session is the default of every counter command.
+shop_login() {
+    [ -s "$COUNTER_HOME/session" ] && return 0
+    is_running auth || return 0
+    "$COUNTER_BIN" setup login=admin --password-file "$TEST_PW" >/dev/null 2>"$SCRATCH/setup.err" ||
+        "$COUNTER_BIN" login admin --password-file "$TEST_PW" >/dev/null 2>>"$SCRATCH/setup.err" || {
+        fail "cannot log in as the shop's admin" "$(cat "$SCRATCH/setup.err")"
+        return 1
+    }
+}
 rawsend() { "$RAWSEND_BIN" "$@"; }
 
 # ---- reporting --------------------------------------------------------------
@@ -291,6 +368,7 @@ backend_start() {   # [SERVICE]
         return 1
     fi
     ok "backend start ${1:-(all)}"
+    shop_login
 }
 
 backend_stop() {   # [SERVICE]

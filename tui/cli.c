@@ -22,7 +22,6 @@ static const struct route {
     const char *verb;       /* NULL: the group alone */
     const char *command;
     int takes_id;
-    const char *as;         /* the caller when none is given (default manager:cli) */
     int timeout_ms;         /* per attempt, when longer than the default */
 } routes[] = {
     {"customers", "add", "customer.add", 0},
@@ -38,26 +37,33 @@ static const struct route {
     {"catalog", NULL, "view.catalog", 0},
     /* A placement makes several calls of its own: give it time. A retry
      * carries the same request id, so it never places twice. */
-    {"orders", "place", "order.place", 0, NULL, 5000},
+    {"orders", "place", "order.place", 0, 5000},
     {"orders", "list", "order.list", 0},
     {"orders", "show", "order.show", 1},
-    {"orders", "cancel", "order.cancel", 1, NULL, 5000},
+    {"orders", "cancel", "order.cancel", 1, 5000},
     {"pays", "list", "payment.list", 0},
     {"pays", "faults", "payment.admin", 0},
     {"deliveries", "list", "delivery.list", 0},
-    {"deliveries", "confirm", "delivery.confirm", 1, "delivery:cli"},
-    {"deliveries", "ship", "delivery.ship", 1, "delivery:cli"},
-    {"deliveries", "complete", "delivery.complete", 1, "delivery:cli"},
-    {"deliveries", "cancel-confirm", "delivery.cancel_confirm", 1, "delivery:cli"},
-    {"deliveries", "cancel-reject", "delivery.cancel_reject", 1, "delivery:cli"},
-    {"deliveries", "auto", "delivery.auto", 0, "delivery:cli"},
+    {"deliveries", "confirm", "delivery.confirm", 1},
+    {"deliveries", "ship", "delivery.ship", 1},
+    {"deliveries", "complete", "delivery.complete", 1},
+    {"deliveries", "cancel-confirm", "delivery.cancel_confirm", 1},
+    {"deliveries", "cancel-reject", "delivery.cancel_reject", 1},
+    {"deliveries", "auto", "delivery.auto", 0},
     {"myorders", NULL, "view.myorders", 0},
 };
 
 void cli_usage(FILE *out)
 {
-    fputs("usage: counter [--json] [--as ROLE:SUBJECT] COMMAND [ARGS] [key=value ...]\n"
+    fputs("usage: counter [--json] COMMAND [ARGS] [key=value ...]\n"
+          "       counter [--role customer|manager|delivery]     the TUI\n"
           "\n"
+          "  setup [login=NAME]                   a new shop: keys and the first manager\n"
+          "  login LOGIN [--print-token]          log in (the session is kept in $COUNTER_HOME)\n"
+          "  logout                               whoami\n"
+          "  signup name=N login=L [phone=P] [address=A] [age=N]   a customer signs up\n"
+          "  accounts add login=L role=R [customer=N] | list | lock L | unlock L | passwd [L]\n"
+          "                                       (passwords are asked, or --password-file F)\n"
           "  customers add name=N [phone=P] [address=A] [age=N]\n"
           "  customers update ID key=value...     customers withdraw ID\n"
           "  customers list                       customers show ID\n"
@@ -106,8 +112,8 @@ void cli_close(cli_t *cli)
 
 /* Call cmd on its service. Returns an exit status; on success *out is the
  * result (owned by the caller). Errors are printed. */
-static int call_as(cli_t *cli, const char *service, const char *cmd, const json_t *body,
-                   json_t **out, int quiet, const char *as)
+int cli_call_as(cli_t *cli, const char *service, const char *cmd, const json_t *body,
+                json_t **out, int quiet, const char *credential)
 {
     char ep[512];
     *out = NULL;
@@ -121,7 +127,7 @@ static int call_as(cli_t *cli, const char *service, const char *cmd, const json_
         return EXIT_UNREACHABLE;
     }
     client_set_timeout(c, cli->timeout_ms, 2);
-    client_set_caller(c, as && !cli->caller_given ? as : cli->caller);
+    client_set_caller(c, credential);
     proto_rep_t rep;
     proto_err_t err;
     int rc = client_call(c, cmd, body, NULL, &rep, &err);
@@ -147,7 +153,7 @@ static int call_as(cli_t *cli, const char *service, const char *cmd, const json_
 int cli_call(cli_t *cli, const char *service, const char *cmd, const json_t *body, json_t **out,
              int quiet)
 {
-    return call_as(cli, service, cmd, body, out, quiet, NULL);
+    return cli_call_as(cli, service, cmd, body, out, quiet, cli->credential);
 }
 
 static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
@@ -191,7 +197,7 @@ static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
     int saved = cli->timeout_ms;
     if (r->timeout_ms > cli->timeout_ms)
         cli->timeout_ms = r->timeout_ms;
-    int rc = call_as(cli, cmd->service, cmd->name, valid, &result, 0, r->as);
+    int rc = cli_call(cli, cmd->service, cmd->name, valid, &result, 0);
     cli->timeout_ms = saved;
     json_decref(valid);
     if (rc == EXIT_OKAY) {
@@ -329,7 +335,7 @@ static int cmd_events(cli_t *cli, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    follow_t *f = follow_new(cli_ctx(cli), cli->cfg, cli->caller, print_run, NULL);
+    follow_t *f = follow_new(cli_ctx(cli), cli->cfg, cli->credential, print_run, NULL);
     if (!f)
         return EXIT_UNREACHABLE;
     for (int i = 0; config_services[i]; i++)
@@ -491,6 +497,9 @@ int cli_run(cli_t *cli, int argc, char **argv)
         return cmd_audit(cli, argc, argv);
     if (strcmp(w, "config") == 0)
         return cli_config(cli, argc);
+    if (strcmp(w, "setup") == 0 || strcmp(w, "login") == 0 || strcmp(w, "logout") == 0 ||
+        strcmp(w, "signup") == 0 || strcmp(w, "whoami") == 0 || strcmp(w, "accounts") == 0)
+        return cmd_account(cli, argc, argv);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const struct route *r = &routes[i];
         if (strcmp(r->group, w) != 0)

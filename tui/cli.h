@@ -21,8 +21,7 @@ typedef struct {
     int json;             /* JSON lines instead of tables */
     int in_batch;
     int timeout_ms;       /* per attempt */
-    char caller[80];      /* role:subject sent with each request */
-    int caller_given;     /* --as or COUNTER_CALLER: else each command's usual role */
+    char credential[600]; /* the credential frame: "token:..." or "-" (session.h) */
 } cli_t;
 
 /* Run one command (argv[0] is the command word). Returns an exit status. */
@@ -35,6 +34,13 @@ void *cli_ctx(cli_t *cli);
  * *out is the result (caller owns it). Errors are printed unless quiet. */
 int cli_call(cli_t *cli, const char *service, const char *cmd, const json_t *body, json_t **out,
              int quiet);
+/* The same with another credential frame ("-": none). */
+int cli_call_as(cli_t *cli, const char *service, const char *cmd, const json_t *body,
+                json_t **out, int quiet, const char *credential);
+
+/* accounts.c: setup, login, logout, signup, whoami, accounts ... (argv[0] is
+ * the word). */
+int cmd_account(cli_t *cli, int argc, char **argv);
 
 /* `counter config`: every setting, its default, bounds and help, from the
  * table in proto/config.c. Needs no config (so it helps mend a bad one). */

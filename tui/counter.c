@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "proto.h"
+#include "session.h"
 #include "tui.h"
 
 #include <locale.h>
@@ -22,9 +23,6 @@ int main(int argc, char **argv)
     }
     cli_t cli = {0};
     cli.json = !isatty(STDOUT_FILENO);
-    const char *caller = getenv("COUNTER_CALLER");
-    snprintf(cli.caller, sizeof cli.caller, "%s", caller && *caller ? caller : "manager:cli");
-    cli.caller_given = caller && *caller;
     const char *role = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
@@ -32,9 +30,10 @@ int main(int argc, char **argv)
             cli.json = 1;
         } else if (strcmp(argv[i], "--table") == 0) {
             cli.json = 0;
-        } else if (strcmp(argv[i], "--as") == 0 && i + 1 < argc) {
-            snprintf(cli.caller, sizeof cli.caller, "%s", argv[++i]);
-            cli.caller_given = 1;
+        } else if (strcmp(argv[i], "--as") == 0 || strncmp(argv[i], "--as=", 5) == 0) {
+            fprintf(stderr, "counter: --as is gone: who you are comes from your session "
+                            "(counter login LOGIN, or COUNTER_TOKEN)\n");
+            return EXIT_USAGE;
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
             role = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0) {
@@ -43,15 +42,6 @@ int main(int argc, char **argv)
         } else {
             break;
         }
-    }
-    proto_caller_t parsed;
-    if (proto_caller_parse(cli.caller, &parsed) != 0) {
-        if (strncmp(cli.caller, "customer:", 9) == 0)
-            fprintf(stderr, "counter: --as %s: a customer is their customer number, a whole "
-                            "number from 1 (customer:1)\n", cli.caller);
-        else
-            fprintf(stderr, "counter: --as wants ROLE:SUBJECT (customer:1, manager:lee, delivery:team)\n");
-        return EXIT_USAGE;
     }
     if (i < argc && !role && strcmp(argv[i], "config") == 0)
         return cli_config(&cli, argc - i);
@@ -62,6 +52,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli.timeout_ms = (int)config_int(cli.cfg, "client.timeout_ms");
+    session_credential(cli.cfg, cli.credential, sizeof cli.credential);
     if (role && i < argc) {
         fprintf(stderr, "counter: --role opens the TUI; it takes no command\n");
         config_destroy(&cli.cfg);

@@ -24,6 +24,7 @@
  * other reasons (newterm, newwin, cbreak, keypad, ...) are checked.
  */
 #include "tui.h"
+#include "token.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -178,11 +179,19 @@ void tui_list_fit(int cur, int *top, int rows, int n)
 
 /* ---- identity and screens ------------------------------------------------------ */
 
-/* A subject for staff: the one given with --as for that role, else $USER. */
+/* The claims of the session this terminal was started with (not checked:
+ * for showing who is logged in; the backend checks the token). */
+static int given_session(const app_t *app, token_claims_t *c)
+{
+    const char *cred = app->cli->credential;
+    return strncmp(cred, "token:", 6) == 0 && token_peek(cred + 6, c) == 0 ? 0 : -1;
+}
+
+/* A subject for staff: the session's for that role, else $USER. */
 static void staff_subject(app_t *app, unsigned role, char *out, size_t n)
 {
-    proto_caller_t c;
-    if (app->cli->caller_given && proto_caller_parse(app->cli->caller, &c) == 0 && c.role == role) {
+    token_claims_t c;
+    if (given_session(app, &c) == 0 && c.role == role) {
         snprintf(out, n, "%s", c.subject);
         return;
     }
@@ -198,6 +207,10 @@ static void staff_subject(app_t *app, unsigned role, char *out, size_t n)
 
 static void set_caller(app_t *app)
 {
+    /* TODO(tui-login): one credential per role, from the login dialog. */
+    snprintf(app->caller, sizeof app->caller, "%s", app->cli->credential);
+    if (app->caller[0])
+        return;
     switch (app->role) {
     case ROLE_CUSTOMER:
         if (app->customer)
@@ -710,9 +723,8 @@ int tui_main(cli_t *cli, const char *role)
     app->cfg = cli->cfg;
     app->wait_warn_s = config_int(cli->cfg, "tui.wait_warn_s");
     app->wait_late_s = config_int(cli->cfg, "tui.wait_late_s");
-    proto_caller_t given;
-    if (cli->caller_given && proto_caller_parse(cli->caller, &given) == 0 &&
-        given.role == ROLE_CUSTOMER && atoll(given.subject) > 0)
+    token_claims_t given;
+    if (given_session(app, &given) == 0 && given.role == ROLE_CUSTOMER)
         app->customer = atoll(given.subject);
     set_caller(app);
     if (net_init(app) != 0) {

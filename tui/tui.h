@@ -169,7 +169,7 @@ struct app {
 
     /* who */
     unsigned role;             /* ROLE_* or ROLE_NONE in the menu */
-    char caller[80];           /* role:subject sent as the caller frame */
+    char caller[600];          /* the credential frame sent with each request */
     char staff[64];            /* the manager's or delivery team's subject */
     long long customer;        /* the signed-in customer, 0 when none */
     char customer_name[96];

@@ -41,14 +41,23 @@ tui_start() {
         shift
     done
     [ "${1:-}" = "--" ] && shift
-    args=("$@")
+    # --as ROLE:SUBJECT (the tests' shorthand): that person's real session.
+    while [ $# -gt 0 ]; do
+        if [ "$1" = "--as" ]; then
+            envs+=("COUNTER_TOKEN=$(token_for "$2")")
+            shift 2
+        else
+            args+=("$1")
+            shift
+        fi
+    done
     rm -f "$SCRATCH/$name.rc" "$SCRATCH/$name.err"
     {
         echo "#!/bin/sh"
         printf 'export COUNTER_HOME=%q LANG=C.UTF-8 LC_ALL=C.UTF-8 TZ=UTC TERM=screen\n' "$COUNTER_HOME"
         printf 'export ASAN_OPTIONS=%q UBSAN_OPTIONS=%q\n' \
             "log_path=$SCRATCH/asan.$name:${ASAN_OPTIONS:-}" "print_stacktrace=1:log_path=$SCRATCH/asan.$name"
-        echo "unset NO_COLOR COUNTER_CALLER"
+        echo "unset NO_COLOR COUNTER_TOKEN"
         local e
         for e in "${envs[@]}"; do
             printf 'export %q\n' "$e"
