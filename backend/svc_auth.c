@@ -255,9 +255,11 @@ static int sessions_end(service_t *svc, const char *login, const char *sid, cons
     json_array_foreach(rows, i, row) {
         if (sid && strcmp(jstr(row, "sid"), sid) != 0)
             continue;
+        /* This worker refuses the token at once; the others follow the event. */
         if (emit(svc, "SessionRevoked",
                  json_pack("{s:s, s:s, s:I, s:s}", "sessionId", jstr(row, "sid"), "login", login,
-                           "expires", (json_int_t)jint(row, "expires"), "reason", reason)) != 0)
+                           "expires", (json_int_t)jint(row, "expires"), "reason", reason)) != 0 ||
+            service_session_ended(svc, jstr(row, "sid"), jint(row, "expires")) != 0)
             break;
         ended++;
     }
