@@ -433,6 +433,16 @@ static int cmd_logout(service_t *svc, const proto_req_t *req, const json_t *body
     return 0;
 }
 
+/* Every account, as a manager may see it. */
+static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    (void)req;
+    (void)body;
+    return service_items(db_prep(service_db(svc), SQL_A_PUBLIC, "si", NULL, proto_now_ms()), result,
+                         err);
+}
+
 /* ---- new accounts ---- */
 
 /* Inside a write transaction: a new account and its AccountCreated.
@@ -612,15 +622,6 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
         return err->status;
     *result = account_public(svc, login, err);
     return *result ? 0 : err->status;
-}
-
-static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
-                    proto_err_t *err)
-{
-    (void)req;
-    (void)body;
-    return service_items(db_prep(service_db(svc), SQL_A_PUBLIC, "si", NULL, proto_now_ms()), result,
-                         err);
 }
 
 /* ---- locks and passwords ---- */
