@@ -15,6 +15,7 @@
  */
 #include "client.h"
 #include "config.h"
+#include "keys.h"
 #include "zio.h"
 
 #include <pthread.h>
@@ -32,6 +33,7 @@ static struct {
     void *ctx;
     char endpoint[512];
     char credential[PROTO_MAX_CRED + 8];
+    zio_curve_t curve;  /* a CURVE client of order with an ephemeral pair */
     int clients;
     double rate;
     long long stop_at;
@@ -65,7 +67,7 @@ static long long mono_us(void)
 static void *client_main(void *arg)
 {
     long idx = (long)arg;
-    client_t *c = client_new(g.ctx, g.endpoint);
+    client_t *c = client_new(g.ctx, g.endpoint, &g.curve);
     if (!c)
         return NULL;
     client_set_timeout(c, g.timeout_ms, 1);
@@ -160,7 +162,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: %s\n", cfg ? "bad endpoint" : err);
         return 2;
     }
+    keys_t *keys = keys_load(config_home(cfg), err, sizeof err);
     config_destroy(&cfg);
+    if (!keys || keys_client(keys, "order", &g.curve) != 0) {
+        fprintf(stderr, "loadgen: %s\n", keys ? "no key of order" : err);
+        return 2;
+    }
+    keys_destroy(&keys);
     g.lat = calloc(MAX_SAMPLES, sizeof *g.lat);
     g.busy = calloc(MAX_SAMPLES, sizeof *g.busy);
     g.ctx = zmq_ctx_new();
