@@ -120,6 +120,7 @@ $(BUILD)/tests/test_auth: $(BUILD)/tests/unit/test_auth.o $(BUILD)/backend/auth_
 
 # The TUI's display widths: widgets.c and output.c, without counter's main.
 $(BUILD)/tests/unit/test_tui.o: CFLAGS += -Itui
+$(BUILD)/tests/tools/loadgen.o: CFLAGS += -Itui
 $(BUILD)/tests/unit/test_tui.o: tests/unit/unit.h
 $(BUILD)/tests/test_tui: $(BUILD)/tests/unit/test_tui.o $(BUILD)/tui/widgets.o $(BUILD)/tui/output.o \
                          $(PROTO_OBJ)
@@ -128,7 +129,7 @@ $(BUILD)/tests/test_tui: $(BUILD)/tests/unit/test_tui.o $(BUILD)/tui/widgets.o $
 $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(PROTO_OBJ)
+$(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(BUILD)/tui/session.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/bench_catchup: $(BUILD)/tests/tools/bench_catchup.o $(PROTO_OBJ)

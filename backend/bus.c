@@ -2,6 +2,7 @@
  * bus.c - outbox, publisher and idempotent subscriptions.
  */
 #include "bus.h"
+#include "keys.h"
 #include "follow.h"
 #include "log.h"
 #include "zio.h"
@@ -300,8 +301,10 @@ int bus_subscribe(bus_t *bus, const char *publisher, bus_handler_fn fn, void *ar
     if (bus->nsubs == MAX_SUBS)
         return -1;
     if (!bus->follow) {
+        /* Catch-up calls name the service whose key this process holds. */
         char caller[64];
-        snprintf(caller, sizeof caller, "system:%s", bus->publisher);
+        const char *own = bus->keys ? keys_own_name(bus->keys) : "";
+        snprintf(caller, sizeof caller, "system:%s", own && *own ? own : bus->publisher);
         bus->follow = follow_new(bus->ctx, bus->cfg, bus->keys, caller, apply_run, bus);
         if (!bus->follow)
             return -1;

@@ -9,17 +9,19 @@
 # keys refuses to start.
 . "$(dirname "$0")/../lib.sh"
 
-services="customer catalog payment delivery order view"
+services=$("$COUNTERD" --list | tr '\n' ' ')
+nservices=$("$COUNTERD" --list | wc -l)
 
-# 18 free tcp ports in a row from a random base (none listening now).
+# Three free tcp ports per service in a row from a random base (none listening now).
+nports=$((nservices * 3))
 listening() { awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print strtonum("0x" a[2]) }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
 pick_base() {
     local base p busy try
     for try in 1 2 3 4 5 6 7 8 9 10; do
-        base=$((20000 + (RANDOM % 2000) * 20))
+        base=$((20000 + (RANDOM % 1000) * 40))
         busy=$(listening)
-        for p in $(seq "$base" $((base + 17))); do
+        for p in $(seq "$base" $((base + nports - 1))); do
             printf '%s\n' "$busy" | grep -qx "$p" && continue 2
         done
         echo "$base"
@@ -27,7 +29,7 @@ pick_base() {
     done
     return 1
 }
-base=$(pick_base) || die "no 18 free tcp ports"
+base=$(pick_base) || die "no $nports free tcp ports"
 port=$base
 for s in $services; do
     for k in req pub sync; do
@@ -35,7 +37,7 @@ for s in $services; do
         port=$((port + 1))
     done
 done >"$COUNTER_HOME/counter.conf"
-note "endpoints on tcp://127.0.0.1:$base-$((base + 17))"
+note "endpoints on tcp://127.0.0.1:$base-$((base + nports - 1))"
 
 # ---- a worker without keys does not start ----------------------------------------
 run env COUNTER_HOME="$COUNTER_HOME" "$COUNTERD" catalog
@@ -74,7 +76,7 @@ assert_match "$RUN_OUT" '"eventType":"Ordered"' "... the Ordered event is there"
 wait_for 15 "the audit is OK" sh -c "\"$COUNTER_BIN\" audit >/dev/null"
 
 # ---- who gets an answer -------------------------------------------------------------------
-health=(CTR1 health r-1 manager:test '{}')
+health=(CTR2 health r-1 - '{}')
 run rawsend -t 1500 catalog "${health[@]}"
 assert_eq "$RUN_RC" 0 "rawsend (CURVE, an ephemeral pair) to catalog: answered"
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" ok "... with ok"
@@ -91,13 +93,13 @@ assert_match "$RUN_OUT" pizza "... with the foods"
 # Every secret key in the home, one per line (Z85 or hex), to look for elsewhere.
 secrets() { for f in "$keys"/*.key; do grep -v '^#' "$f" | tail -n 1; done; }
 assert_rc 0 "counter keys list" counter keys list
-assert_eq "$(printf '%s\n' "$RUN_OUT" | wc -l)" 8 "it lists 6 services, counter and token"
+assert_eq "$(printf '%s\n' "$RUN_OUT" | wc -l)" $((nservices + 2)) "it lists every service, counter and token"
 leaked=$(secrets | grep -cxF -f - <(printf '%s\n' "$RUN_OUT" | awk '{print $3}'))
 assert_eq "$leaked" 0 "keys list shows no secret key"
 assert_rc 0 "counter keys export DIR" counter keys export "$SCRATCH/pub"
 assert_eq "$(stat -c %a "$SCRATCH/pub")" 700 "the export folder is 0700"
 assert_eq "$(ls "$SCRATCH/pub" | grep -c '\.key$')" 0 "no secret file exported without a SERVICE"
-assert_eq "$(ls "$SCRATCH/pub" | grep -c '\.pub$')" 8 "every public key exported"
+assert_eq "$(ls "$SCRATCH/pub" | grep -c '\.pub$')" $((nservices + 2)) "every public key exported"
 assert_eq "$(secrets | grep -cxF -f - <(cat "$SCRATCH/pub"/*))" 0 "no secret key in the exported files"
 assert_rc 0 "counter keys export DIR payment" counter keys export "$SCRATCH/pay" payment
 assert_eq "$(ls "$SCRATCH/pay" | grep '\.key$' | tr '\n' ' ')" "payment.key " \
@@ -113,6 +115,9 @@ term=$TEST_HOME/terminal
 mkdir -p "$term"
 cp "$COUNTER_HOME/counter.conf" "$term/"
 cp -r "$SCRATCH/pub" "$term/keys" && chmod 700 "$term/keys"
+# (It logs in like any terminal: a session is a token, not a key.)
+COUNTER_HOME=$term "$COUNTER_BIN" login admin --password-file "$TEST_PW" >/dev/null ||
+    fail "the terminal home cannot log in"
 COUNTER_HOME=$term assert_rc 0 "a terminal home with the exported public keys lists foods" \
     counter foods list
 assert_match "$RUN_OUT" pizza "... the shop's foods"

@@ -1032,7 +1032,10 @@ int main(void)
         return 1;
     }
 
-    if (keys_ensure(home, err, sizeof err) != 0 || !(keys = keys_load(home, err, sizeof err))) {
+    /* The test's own subscribers follow the catalog worker as a service
+     * would: with a service's key pair (the view's). */
+    if (keys_ensure(home, err, sizeof err) != 0 || !(keys = keys_load(home, err, sizeof err)) ||
+        keys_load_own(keys, "view", err, sizeof err) != 0) {
         printf("FAIL - keys: got \"%s\", expected the home's keys\n", err);
         return 1;
     }
