@@ -1,17 +1,13 @@
 /*
- * auth_pw.c - argon2id hashes, the login throttle, login names and the
- * token signing key of the auth worker.
+ * auth_pw.c - argon2id hashes, the login throttle and login names of the
+ * auth worker.
  */
 #include "auth_pw.h"
 #include "log.h"
 #include "proto.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Set once by auth_pw_configure before the request threads start; only
  * read afterwards. */
@@ -87,5 +83,3 @@ int auth_pw_needs_rehash(const char *hash)
 {
     return crypto_pwhash_str_needs_rehash(hash, pw_ops, pw_mem) != 0;
 }
-
-

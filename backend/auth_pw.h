@@ -1,7 +1,7 @@
 /*
  * auth_pw.h - the auth worker's secrets and arithmetic (svc_auth.c is its
- * commands): argon2id password hashes, the throttle of failed logins, the
- * shape of a login name and the token signing key.
+ * commands): argon2id password hashes, the throttle of failed logins and the
+ * shape of a login name.
  *
  * Passwords are borrowed C strings; nothing here copies, logs or keeps one.
  * A hash is a crypto_pwhash_str string (argon2id, its limits inside).
@@ -56,6 +56,5 @@ int auth_pw_verify(const char *hash, const char *password);
 
 /* Was hash made with other limits than the configured ones? */
 int auth_pw_needs_rehash(const char *hash);
-
 
 #endif

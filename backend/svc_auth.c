@@ -255,9 +255,11 @@ static int sessions_end(service_t *svc, const char *login, const char *sid, cons
     json_array_foreach(rows, i, row) {
         if (sid && strcmp(jstr(row, "sid"), sid) != 0)
             continue;
+        /* This worker refuses the token at once; the others follow the event. */
         if (emit(svc, "SessionRevoked",
                  json_pack("{s:s, s:s, s:I, s:s}", "sessionId", jstr(row, "sid"), "login", login,
-                           "expires", (json_int_t)jint(row, "expires"), "reason", reason)) != 0)
+                           "expires", (json_int_t)jint(row, "expires"), "reason", reason)) != 0 ||
+            service_session_ended(svc, jstr(row, "sid"), jint(row, "expires")) != 0)
             break;
         ended++;
     }
@@ -429,6 +431,16 @@ static int cmd_logout(service_t *svc, const proto_req_t *req, const json_t *body
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot end the session");
     *result = json_pack("{s:s, s:b}", "sessionId", req->session, "ended", ended > 0);
     return 0;
+}
+
+/* Every account, as a manager may see it. */
+static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    (void)req;
+    (void)body;
+    return service_items(db_prep(service_db(svc), SQL_A_PUBLIC, "si", NULL, proto_now_ms()), result,
+                         err);
 }
 
 /* ---- new accounts ---- */
@@ -610,15 +622,6 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
         return err->status;
     *result = account_public(svc, login, err);
     return *result ? 0 : err->status;
-}
-
-static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
-                    proto_err_t *err)
-{
-    (void)req;
-    (void)body;
-    return service_items(db_prep(service_db(svc), SQL_A_PUBLIC, "si", NULL, proto_now_ms()), result,
-                         err);
 }
 
 /* ---- locks and passwords ---- */

@@ -20,13 +20,20 @@ PW_KIM2='Kim-NewSecret-4z8'
 PW_LEE='Lee-Secret-5w3'
 PW_KIM3='Kim-ByManager-6k1'
 
-backend_start || die "the backend does not start"
+# start [SERVICE]: the backend without the test library's own setup and
+# login (backend_start makes the admin itself): this test makes it.
+start() {
+    assert_rc 0 "backend start ${1:-(all)}" counter backend start "$@"
+}
+start || die "the backend does not start"
 
 # call SERVICE COMMAND CREDENTIAL BODY [REQUEST_ID]: one request; the reply's
 # status in ST, its body in RB.
+# (system:NAME is believed only from a connection with NAME's key: --key.)
 call() {
-    local rid=${5:-r$RANDOM$RANDOM}
-    run rawsend -t $((5000 * TIME_SCALE)) "$1" CTR2 "$2" "$rid" "$3" "$4"
+    local rid=${5:-r$RANDOM$RANDOM} key=()
+    case $3 in system:*) key=(--key "${3#system:}") ;; esac
+    run rawsend -t $((5000 * TIME_SCALE)) "${key[@]}" "$1" CTR2 "$2" "$rid" "$3" "$4"
     ST=$(printf '%s\n' "$RUN_OUT" | sed -n 3p)
     RB=$(printf '%s\n' "$RUN_OUT" | sed -n 4p)
 }
@@ -55,7 +62,7 @@ login() {   # LOGIN PASSWORD
 
 # ---- the first manager --------------------------------------------------------
 call auth auth.setup - "{\"login\":\"admin\",\"password\":\"$PW_ADMIN\"}"
-expect forbidden "auth.setup without a credential is refused (system only)"
+expect unauthorized "auth.setup without a credential is refused (system only)"
 call auth auth.setup system:counter "{\"login\":\"admin\",\"password\":\"short\"}"
 expect bad_request "setup: a password shorter than auth.password_min is refused"
 assert_eq "$(jqr "$RB" .field)" password "... naming the field password"
@@ -197,6 +204,13 @@ assert_match "$(events SessionRevoked | tail -n 1)" \
     "SessionRevoked for lee's session, reason logout"
 assert_eq "$(db auth "SELECT reason FROM sessions WHERE sid = '$(claims "$LEE" | jq -r .sid)'")" logout \
     "the session is recorded as ended"
+call auth auth.logout "token:$LEE" '{}'
+expect unauthorized "the auth worker refuses the ended session's token at once"
+refused_by_customer() {   # TOKEN: customer.show with it is unauthorized
+    call customer customer.show "token:$1" "{\"id\":$LEE_ID}"
+    [ "$ST" = unauthorized ]
+}
+wait_for 10 "the customer worker refuses it too (it follows SessionRevoked)" refused_by_customer "$LEE"
 
 call auth auth.passwd "token:$KIM" "{\"password\":\"$PW_KIM2\"}"
 expect bad_request "changing your own password without old is refused"
@@ -206,6 +220,8 @@ assert_match "$(events LoginFailed | tail -n 1)" '"login":"kim","failures":1' ".
 sleep 0.4
 call auth auth.passwd "token:$KIM" "{\"old\":\"$PW_KIM\",\"password\":\"$PW_KIM2\"}"
 expect ok "kim changes her own password"
+call auth auth.passwd "token:$KIM" "{\"old\":\"$PW_KIM2\",\"password\":\"$PW_KIM\"}"
+expect unauthorized "kim's token from before the change is refused"
 assert_eq "$(revoked password)" 1 "SessionRevoked reason password (kim's session)"
 assert_eq "$(events PasswordChanged | wc -l)" 1 "PasswordChanged"
 login kim "$PW_KIM"
@@ -223,8 +239,11 @@ expect ok "the manager sets kim's password without the old one"
 assert_eq "$(revoked password)" 2 "... ending kim's session"
 
 login kim "$PW_KIM3"
+KIM=$(jqr "$RB" .token)
 call auth auth.lock "token:$ADMIN" '{"login":"kim"}'
 expect ok "the manager locks kim"
+call auth auth.logout "token:$KIM" '{}'
+expect unauthorized "kim's token is refused once the account is locked"
 assert_eq "$(revoked locked)" 1 "SessionRevoked reason locked"
 login kim "$PW_KIM3"
 expect unauthorized "a locked account cannot log in"
@@ -238,17 +257,32 @@ expect ok "lee withdraws"
 wait_for 10 "the auth worker closes lee's account" \
     test "$(db auth "SELECT state FROM accounts WHERE login = 'lee'")" = withdrawn
 assert_eq "$(revoked withdrawn)" "$live" "SessionRevoked reason withdrawn, one per live session of lee ($live)"
+wait_for 10 "a withdrawn customer's token is refused" refused_by_customer "$LEE"
 login lee "$PW_LEE"
 expect unauthorized "a withdrawn customer cannot log in"
 call auth auth.unlock "token:$ADMIN" '{"login":"lee"}'
 expect conflict "a withdrawn customer's account cannot be unlocked"
+
+# ---- the command line --------------------------------------------------------------
+printf '%s\n' "$PW_ADMIN" >"$SCRATCH/admin.pw"
+assert_rc 0 "counter login admin (password from a file)" \
+    counter login admin --password-file "$SCRATCH/admin.pw"
+assert_rc 0 "counter accounts list" counter --json accounts list
+assert_eq "$(printf '%s\n' "$RUN_OUT" | jq -r 'select(.login == "kim") | .state')" locked \
+    "... shows kim locked"
+assert_rc 0 "counter accounts unlock kim" counter accounts unlock kim
+n=$(revoked logout)
+assert_rc 0 "counter logout" counter logout
+assert_eq "$(revoked logout)" $((n + 1)) "counter logout ends the session (SessionRevoked)"
+assert_error 1 "unauthorized|log in" "after logout, counter accounts list is refused" \
+    counter accounts list
 
 # ---- the worker ----------------------------------------------------------------
 pid=$(lock_pid auth)
 assert_eq "$(ps -o ni= -p "$pid" | tr -d ' ')" 10 "the auth worker runs at nice 10 (auth.nice)"
 old=$(db auth "SELECT hash FROM accounts WHERE login = 'admin'")
 backend_stop auth
-COUNTER_AUTH_PWHASH_OPS=2 backend_start auth
+COUNTER_AUTH_PWHASH_OPS=2 start auth
 login admin "$PW_ADMIN"
 expect ok "admin logs in after the limits changed"
 new=$(db auth "SELECT hash FROM accounts WHERE login = 'admin'")
