@@ -147,6 +147,14 @@ counter setup login=bench --password-file "$BENCH_HOME/password" >/dev/null ||
 COUNTER_TOKEN=$(counter login bench --print-token --password-file "$BENCH_HOME/password") ||
     die "cannot log in as the bench's manager"
 export COUNTER_TOKEN
+# One login's cost at the shop's argon2id limits (the median of 5).
+LOGIN_MS=$(for i in 1 2 3 4 5; do
+    t0=$(date +%s%N)
+    counter login bench --print-token --password-file "$BENCH_HOME/password" >/dev/null || exit 1
+    echo $(( ($(date +%s%N) - t0) / 1000000 ))
+done | sort -n | sed -n 3p) || die "the timed logins failed"
+PWHASH="$(counter --json config 2>/dev/null | jq -r 'select(.key == "auth.pwhash_ops" or .key == "auth.pwhash_mem_kib") | "\(.key)=\(.default)"' | paste -sd' ' -)"
+log "a login takes $LOGIN_MS ms (median of 5; $PWHASH; a round trip and the signing included)"
 declare -A PID
 while IFS=$'\t' read -r svc pid; do PID[$svc]=$pid; done < <(status_json | jq -r '.[] | [.service, .pid] | @tsv')
 for s in "${SERVICES[@]}"; do
@@ -406,6 +414,7 @@ ${LOW_LINES}catch-up (view down during $BENCH_CATCHUP_ORDERS orders)
   events/s               $CU_RATE   target >= $T_CATCHUP   $(at_least "$CU_RATE" "$T_CATCHUP")
 memory (VmRSS MB, peak VmHWM MB)   target <= $T_RSS MB each   $mark_rss
 $(for s in "${SERVICES[@]}"; do printf '  %-10s %6s  (peak %s)\n' "$s" "${RSS[$s]}" "${HWM[$s]}"; done)
+login                    $LOGIN_MS ms (median of 5: argon2id at $PWHASH, the round trip and the token's signature)
 audit (counter audit --wait 30, $AUDIT_SECONDS s)
   verdict                $AUDIT_VERDICT   target OK   $([ "$AUDIT_VERDICT" = OK ] && echo ok || echo MISSED)
 REPORT
@@ -417,7 +426,7 @@ if [ -n "$LOW_RATE" ]; then
     SUMMARY+=" | at_${LOW_RATE}/s: place_p50_ms=$(fmt "$LOW_RUN_P50" 2) place_p99_ms=$(fmt "$LOW_RUN_P99" 2)"
 fi
 SUMMARY+=" | catchup_events_per_s=$CU_RATE ($CU_EVENTS in ${CU_SECONDS}s)"
-SUMMARY+=" | rss_mb: ${RSS_LINE% } | audit=$AUDIT_VERDICT"
+SUMMARY+=" | login_ms=$LOGIN_MS | rss_mb: ${RSS_LINE% } | audit=$AUDIT_VERDICT"
 echo "$SUMMARY"
 
 if [ "$AUDIT_VERDICT" != OK ]; then
