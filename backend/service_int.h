@@ -60,8 +60,8 @@ int service_thread_index(const proto_frame_t *f, int nthreads);
  * straight into it (zio_msgs_t keeps pointers into itself: never copy one).
  * Made by request_new, freed by request_destroy. */
 typedef struct {
-    zio_msgs_t m;              /* [identity...][empty]?[CTR/1 frames] */
-    size_t env;                /* envelope frames before the CTR/1 ones */
+    zio_msgs_t m;              /* [identity...][empty]?[CTR/2 frames] */
+    size_t env;                /* envelope frames before the CTR/2 ones */
     proto_req_t req;           /* decoded */
     const proto_cmd_t *cmd;    /* authorized */
     json_t *body;              /* validated, aliases resolved (owned) */

@@ -1,5 +1,5 @@
 /*
- * proto.c - CTR/1 codec: statuses, the command table, validation, frames, events.
+ * proto.c - CTR/2 codec: statuses, validation, callers and credentials, frames, events.
  */
 #include "proto.h"
 

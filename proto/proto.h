@@ -1,5 +1,5 @@
 /*
- * proto.h - the breakfast counter wire protocol (CTR/1), shared by tui/ and backend/.
+ * proto.h - the breakfast counter wire protocol (CTR/2), shared by tui/ and backend/.
  *
  * The spec is proto/SPEC.md; this module is its only implementation. It knows
  * every command (name, owning service, fields and their types), the fixed list
@@ -157,13 +157,13 @@ unsigned proto_role_from_name(const char *name);
 bool proto_subject_ok(unsigned role, const char *s);
 
 /* "A customer sees only their own": staff and services act for anyone, a
- * customer only for their own customer id (customer:new owns none). 0, or forbidden in err naming
+ * customer only for their own customer id (the token's subject). 0, or forbidden in err naming
  * field ("customers may only <what>", e.g. "see their own orders"). */
 int proto_check_own(const proto_caller_t *c, long long customer, const char *field,
                     const char *what, proto_err_t *err);
 /* The customer a listing is for: a customer always gets their own (asking
- * for another is forbidden, as above; customer:new, or a subject that is no
- * customer id, is forbidden, never "everyone"); anyone else gets the one
+ * for another is forbidden, as above; a subject that is no customer id is
+ * forbidden, never "everyone"); anyone else gets the one
  * asked for (asked NULL: 0, everyone). 0 or the error. */
 int proto_scope_customer(const proto_caller_t *c, const json_t *asked, const char *what,
                          long long *customer, proto_err_t *err);

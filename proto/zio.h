@@ -50,8 +50,8 @@ void zio_msgs_close(zio_msgs_t *m);
 /* Send n frames as one message. Returns 0 or -1 with errno. */
 int zio_send(void *sock, const proto_frame_t *f, size_t n, int flags);
 
-/* Send a CTR/1 reply: the envelope frames (routing identities), then
- * CTR1, rid ("-" when empty), status and body. Returns 0 or -1 with errno. */
+/* Send a CTR/2 reply: the envelope frames (routing identities), then
+ * CTR2, rid ("-" when empty), status and body. Returns 0 or -1 with errno. */
 int zio_reply(void *sock, const proto_frame_t *env, size_t env_n, const char *rid,
               proto_status_t status, const json_t *body);
 
