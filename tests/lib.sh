@@ -45,12 +45,12 @@ unset COUNTER_TOKEN
 # check (see ok_no_report).
 LIB_LINKED=$(ldd "$COUNTER_BIN" 2>/dev/null)
 SANITIZER_BUILD=0
-if printf '%s\n' "$LIB_LINKED" | grep -Eq 'lib(asan|ubsan)'; then
+if grep -Eq 'lib(asan|ubsan)' <<<"$LIB_LINKED"; then
     SANITIZER_BUILD=1
 fi
 if [ -z "${TIME_SCALE:-}" ]; then
     TIME_SCALE=1
-    if printf '%s\n' "$LIB_LINKED" | grep -q libasan; then
+    if grep -q libasan <<<"$LIB_LINKED"; then
         TIME_SCALE=3
     fi
 fi
@@ -244,7 +244,7 @@ assert_eq() {   # GOT EXPECTED DESC
 }
 
 assert_match() {   # TEXT REGEX DESC   (extended regex, case-insensitive)
-    if printf '%s\n' "$1" | grep -Eqi -- "$2"; then
+    if grep -Eqi -- "$2" <<<"$1"; then
         ok "$3"
     else
         fail "$3"
@@ -255,7 +255,7 @@ assert_match() {   # TEXT REGEX DESC   (extended regex, case-insensitive)
 }
 
 assert_no_match() {   # TEXT REGEX DESC
-    if printf '%s\n' "$1" | grep -Eqi -- "$2"; then
+    if grep -Eqi -- "$2" <<<"$1"; then
         fail "$3"
         show "got" "$1"
         show "expected no match for" "$2"
@@ -287,7 +287,7 @@ assert_error() {
     run "$@"
     local bad=()
     [ "$RUN_RC" -eq "$want" ] || bad+=("exit status $RUN_RC, expected $want")
-    printf '%s\n' "$RUN_ERR" | grep -Eqi -- "$re" || bad+=("stderr does not match /$re/")
+    grep -Eqi -- "$re" <<<"$RUN_ERR" || bad+=("stderr does not match /$re/")
     [ -z "$RUN_OUT" ] || bad+=("stdout should be empty")
     if [ ${#bad[@]} -eq 0 ]; then
         ok "$desc  [exit $RUN_RC: $(printf '%s' "$RUN_ERR" | head -n 1 | cut -c1-120)]"

@@ -22,7 +22,7 @@ pick_base() {
         base=$((20000 + (RANDOM % 1000) * 40))
         busy=$(listening)
         for p in $(seq "$base" $((base + nports - 1))); do
-            printf '%s\n' "$busy" | grep -qx "$p" && continue 2
+            grep -qx "$p" <<<"$busy" && continue 2
         done
         echo "$base"
         return 0

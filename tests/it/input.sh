@@ -65,7 +65,7 @@ refused() {
     run rawsend "$svc" CTR2 "$cmd" "r-$RANDOM$RANDOM" "$caller" "$body"
     st=$(printf '%s\n' "$RUN_OUT" | sed -n 3p)
     msg=$(printf '%s\n' "$RUN_OUT" | sed -n 4p | jq -r .message 2>/dev/null)
-    if [ "$st" = "$status" ] && printf '%s\n' "$msg" | grep -Eqi -- "$re"; then
+    if [ "$st" = "$status" ] && grep -Eqi -- "$re" <<<"$msg"; then
         ok "raw: $desc  [$st: $(printf '%s' "$msg" | cut -c1-110)]"
     else
         fail "raw: $desc: got '$st', expected $status matching /$re/" "rawsend $svc $cmd $caller $body"

@@ -12,7 +12,7 @@ assert_eq "$RUN_ERR" "" "counterd --list writes nothing on stderr"
 list=$RUN_OUT
 note "services: $(printf '%s\n' "$list" | paste -sd' ' -)"
 if [ "$(printf '%s\n' "$list" | grep -c .)" -ge 1 ] &&
-    ! printf '%s\n' "$list" | grep -qvE '^[a-z]+$'; then
+    ! grep -qvE '^[a-z]+$' <<<"$list"; then
     ok "counterd --list prints service names, one per line"
 else
     fail "counterd --list prints service names, one per line"

@@ -97,13 +97,13 @@ screen_has() {
     local s
     s=$(tui_cap "$1") || return 1
     printf '%s\n' "$s"
-    printf '%s\n' "$s" | grep -Eq -- "$2"
+    grep -Eq -- "$2" <<<"$s"
 }
 screen_lacks() {
     local s
     s=$(tui_cap "$1") || return 1
     printf '%s\n' "$s"
-    ! printf '%s\n' "$s" | grep -Eq -- "$2"
+    ! grep -Eq -- "$2" <<<"$s"
 }
 
 # tui_wait SECONDS DESC NAME REGEX: wait until NAME's screen matches.

@@ -131,7 +131,7 @@ small_ok() {
     [ "$(printf '%s\n' "$s" | wc -l)" -eq 20 ] || return 1
     printf '%s\n' "$s" | head -n 1 | grep -q "online" || return 1
     printf '%s\n' "$s" | tail -n 1 | grep -q "? help" || return 1
-    printf '%s\n' "$s" | grep -q "김치찌개"
+    grep -q "김치찌개" <<<"$s"
 }
 wait_for 5 "at 60x20: title, catalog and status line are redrawn for the new size" small_ok
 small=$(tui_cap cust)
