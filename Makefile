@@ -30,7 +30,7 @@ PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto
                proto/status.c proto/delivery.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c backend/service.c \
                backend/breaker.c
-BACKEND_SVC := backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
+BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
                backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
 TUI_SRC     := tui/counter.c tui/cli.c tui/session.c tui/accounts.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \

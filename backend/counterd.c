@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 /* Each service's definition, looked up by name (order does not matter). */
-static const svc_def_t *const defs[] = {&svc_customer, &svc_catalog, &svc_payment,
-                                        &svc_delivery, &svc_order,   &svc_view};
+static const svc_def_t *const defs[] = {&svc_auth,     &svc_customer, &svc_catalog, &svc_payment,
+                                        &svc_delivery, &svc_order,    &svc_view};
 #define NDEFS (sizeof defs / sizeof defs[0])
 
 static const svc_def_t *def_named(const char *name)

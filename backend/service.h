@@ -80,6 +80,7 @@ void *service_ctx(service_t *svc);
 int service_run(const svc_def_t *def, config_t *cfg);
 
 /* Services of this binary (svc_*.c). */
+extern const svc_def_t svc_auth;
 extern const svc_def_t svc_customer;
 extern const svc_def_t svc_catalog;
 extern const svc_def_t svc_view;

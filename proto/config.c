@@ -17,8 +17,8 @@
 #define MAX_VALUES 128      /* distinct keys set; the table expands to fewer */
 #define PATTERN "SERVICE."
 
-const char *const config_services[] = {"customer", "catalog", "payment", "delivery", "order",
-                                       "view",     NULL};
+const char *const config_services[] = {"auth",  "customer", "catalog", "payment",
+                                       "delivery", "order", "view",    NULL};
 
 #define MS_MAX 600000LL     /* ten minutes: the longest sensible wait for an answer */
 #define INT(n, lo, hi, d, h) {n, CONFIG_INT, lo, hi, NULL, d, h}
@@ -62,6 +62,22 @@ const config_key_t config_keys[] = {
     INT("delivery.auto_ms", 0, 3600000, "1000", "auto mode: the delay before each step"),
     ENUM("fault", "order.after_reserve|order.after_pay", "",
         "crash tests only: the order worker kills itself there"),
+    INT("auth.threads", 0, 32, "1",
+        "request threads of the auth worker: password hashes computed at once"),
+    INT("auth.nice", 0, 19, "10", "auth: the worker's CPU priority (nice), below the others'"),
+    INT("auth.pwhash_ops", 1, 32, "2",
+        "auth: argon2id passes (default libsodium's OPSLIMIT_INTERACTIVE; 1 is its minimum)"),
+    INT("auth.pwhash_mem_kib", 8, 4194304, "65536",
+        "auth: argon2id memory in KiB (default MEMLIMIT_INTERACTIVE; 8 is the minimum)"),
+    INT("auth.password_min", 1, 128, "8", "auth: the shortest password accepted"),
+    INT("auth.token_ttl_s", 1, 31LL * 86400, "28800", "auth: how long a session token is valid"),
+    INT("auth.fail_delay_ms", 0, MS_MAX, "250",
+        "auth: the wait after a failed login; it doubles with each failure in a row"),
+    INT("auth.fail_delay_max_ms", 0, 86400000, "30000", "auth: ... up to this"),
+    INT("auth.lock_after", 1, 1000000, "20", "auth: failed logins in a row that lock an account"),
+    INT("auth.lock_ms", 0, 31LL * 86400000, "900000", "auth: ... for this long"),
+    INT("auth.call_timeout_ms", 1, MS_MAX, "1000",
+        "auth: each of two tries of a call to the customer service"),
     INT("tui.timeout_ms", 1, MS_MAX, "1000", "TUI: the one try of a request"),
     INT("tui.order_timeout_ms", 1, MS_MAX, "4000",
         "TUI: each of two tries of placing or cancelling"),
