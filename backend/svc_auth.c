@@ -624,7 +624,7 @@ static int cmd_lock(service_t *svc, const proto_req_t *req, const json_t *body, 
     json_decref(acct);
     if (rc)
         return rc;
-    char ts[32], reason[PROTO_MAX_ID + 16];
+    char ts[32], reason[PROTO_MAX_ID + 32];
     proto_utc_now(ts, sizeof ts);
     snprintf(reason, sizeof reason, "locked by %s", req->caller_raw);
     if (db_run(service_db(svc), SQL_A_STATE, "sss", login, "locked", ts) != 0 ||
