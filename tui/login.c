@@ -180,7 +180,7 @@ static int draw_field(WINDOW *w, int y, int x, int width, edit_t *e, int secret)
     return cx;
 }
 
-static void box_title(const app_t *app, const struct login *l, char *out, size_t n)
+static void box_title(const struct login *l, char *out, size_t n)
 {
     if (l->signup)
         snprintf(out, n, "new customer: sign up");
@@ -188,7 +188,6 @@ static void box_title(const app_t *app, const struct login *l, char *out, size_t
         snprintf(out, n, "session ended: %s %s", tui_role_name(l->role), l->fixed);
     else
         snprintf(out, n, "%s login", tui_role_name(l->role));
-    (void)app;
 }
 
 /* The line of keys at the bottom of the box. */
@@ -212,7 +211,7 @@ WINDOW *login_draw(app_t *app)
     if (!w)
         return NULL;
     char title[128];
-    box_title(app, l, title, sizeof title);
+    box_title(l, title, sizeof title);
     w_frame(w, title);
     const char *const *labels = l->signup ? signup_labels : login_labels;
     int lw = 11, cy = 2, cx = 2 + lw;
@@ -260,32 +259,32 @@ tui_res_t act_login_field(app_t *app, int key)
     return TUI_REDRAW;
 }
 
+/* From the login to the sign-up form (signup 1) or back, all fields blank. */
+static tui_res_t switch_form(struct login *l, int signup)
+{
+    for (int i = 0; i < NFIELDS; i++)
+        wipe_edit(&l->f[i]);
+    l->signup = signup;
+    l->cur = 0;   /* SF_NAME, LF_LOGIN */
+    l->error[0] = '\0';
+    return TUI_REDRAW;
+}
+
 tui_res_t act_login_new(app_t *app, int key)
 {
     (void)key;
     struct login *l = app->login;
     if (!l || l->role != ROLE_CUSTOMER || l->reauth)
         return TUI_HANDLED;
-    for (int i = 0; i < NFIELDS; i++)
-        wipe_edit(&l->f[i]);
-    l->signup = 1;
-    l->cur = SF_NAME;
-    l->error[0] = '\0';
-    return TUI_REDRAW;
+    return switch_form(l, 1);
 }
 
 tui_res_t act_login_back(app_t *app, int key)
 {
     (void)key;
     struct login *l = app->login;
-    if (l && l->signup) {
-        for (int i = 0; i < NFIELDS; i++)
-            wipe_edit(&l->f[i]);
-        l->signup = 0;
-        l->cur = LF_LOGIN;
-        l->error[0] = '\0';
-        return TUI_REDRAW;
-    }
+    if (l && l->signup)
+        return switch_form(l, 0);
     int reauth = l && l->reauth;
     login_close(app);
     if (reauth) {
