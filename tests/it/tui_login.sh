@@ -2,9 +2,10 @@
 # tui_login: the TUI's side of accounts (DESIGN 7 and 9). A kiosk started
 # without a customer session asks; its m opens the manager's login dialog,
 # where a wrong password, a customer's own password and a delivery login are
-# refused and the manager screen never shows; the manager's password opens
-# it and the title names who is logged in; a password never shows on the
-# screen; L logs out to the role menu and the next m asks again. A new
+# refused (the sessions those two opened are ended at once) and the manager
+# screen never shows; the manager's password opens it and the title names
+# who is logged in; a password never shows on the screen; L logs out to the
+# role menu (the session ends in the backend) and the next m asks again. A new
 # customer signs up on the kiosk and sees their (empty) orders. A session
 # that ends mid-screen (the account locked, which ends its sessions) opens
 # the dialog over the screen; after logging in again the tab, the selection
@@ -100,6 +101,16 @@ assert_match "$(tui_cap kiosk | tail -n 1)" "L logout" "the status line shows th
 tui_keys kiosk L
 tui_wait 5 "L logs out: the role menu" kiosk "Who is at the counter\?"
 assert_match "$(tui_cap kiosk)" "park: logged out" "... saying who logged out"
+# revoked LOGIN: how many of LOGIN's sessions were ended by a logout.
+revoked() {
+    counter --json events --from-beginning 2>/dev/null |
+        jq -r "select(.eventType == \"SessionRevoked\" and .login == \"$1\" and .reason == \"logout\") | .sessionId" |
+        wc -l
+}
+park_logged_out() { [ "$(revoked park)" -eq 1 ]; }
+wait_for 5 "the logout ended park's session in the backend" park_logged_out
+assert_eq "$(revoked c1)" 1 "the session of c1 refused on the manager's dialog was ended at once"
+assert_eq "$(revoked kim)" 1 "... and so was kim's"
 tui_keys kiosk m
 tui_wait 5 "m after a logout asks the password again" kiosk "manager login"
 assert_no_match "$(tui_cap kiosk)" "\[Foods\]" "... the manager screen is not shown"
