@@ -45,7 +45,7 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
                $(BUILD)/tests/test_config $(BUILD)/tests/test_db $(BUILD)/tests/test_tui \
-               $(BUILD)/tests/test_token
+               $(BUILD)/tests/test_token $(BUILD)/tests/test_auth
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
@@ -84,7 +84,8 @@ $(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
 # The unit tests share tests/unit/unit.h.
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
     $(BUILD)/tests/unit/test_breaker.o $(BUILD)/tests/unit/test_config.o \
-    $(BUILD)/tests/unit/test_db.o $(BUILD)/tests/unit/test_token.o: tests/unit/unit.h
+    $(BUILD)/tests/unit/test_db.o $(BUILD)/tests/unit/test_token.o \
+    $(BUILD)/tests/unit/test_auth.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -104,6 +105,11 @@ $(BUILD)/tests/test_token: $(BUILD)/tests/unit/test_token.o $(BACKEND_OBJ) $(PRO
 
 # The breaker is pure logic: its object and proto's (proto_oom, jint).
 $(BUILD)/tests/test_breaker: $(BUILD)/tests/unit/test_breaker.o $(BUILD)/backend/breaker.o $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The auth worker's pure parts: auth_pw.c (hashes, throttle, token key).
+$(BUILD)/tests/test_auth: $(BUILD)/tests/unit/test_auth.o $(BUILD)/backend/auth_pw.o \
+                         $(BUILD)/backend/log.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The TUI's display widths: widgets.c and output.c, without counter's main.

@@ -98,7 +98,10 @@ static int write_hex(const char *path, const unsigned char *bin, size_t len, mod
     size_t n = strlen(hex);
     hex[n++] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    int rc = fd >= 0 && write(fd, hex, n) == (ssize_t)n && fsync(fd) == 0 ? 0 : -1;
+    int rc = fd >= 0 && fchmod(fd, mode) == 0 && write(fd, hex, n) == (ssize_t)n &&
+                     fsync(fd) == 0
+                 ? 0
+                 : -1;
     if (fd >= 0 && close(fd) != 0)
         rc = -1;
     sodium_memzero(hex, sizeof hex);

@@ -40,7 +40,8 @@ static const char SCHEMA[] =
     "  locked_until INTEGER NOT NULL DEFAULT 0,"   /* ms: locked by failed logins until then */
     "  failures INTEGER NOT NULL DEFAULT 0,"       /* failed logins in a row */
     "  next_try_at INTEGER NOT NULL DEFAULT 0,"    /* ms: no login attempt before */
-    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+    "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+    "  signup_rid TEXT);"   /* the request id of a customer's sign-up: its retry */
     "CREATE INDEX IF NOT EXISTS accounts_customer ON accounts(customer_id);"
     "CREATE TABLE IF NOT EXISTS sessions("
     "  sid TEXT PRIMARY KEY, login TEXT NOT NULL, role TEXT NOT NULL, subject TEXT NOT NULL,"
@@ -49,8 +50,8 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS sessions_login ON sessions(login);";
 
 static const char *SQL_A_GET =
-    "SELECT login, role, customer_id, hash, state, locked_until, failures, next_try_at"
-    " FROM accounts WHERE login = ?";
+    "SELECT login, role, customer_id, hash, state, locked_until, failures, next_try_at,"
+    " signup_rid FROM accounts WHERE login = ?";
 /* What anyone may see of accounts (never a hash); ?2 is now in ms. */
 static const char *SQL_A_PUBLIC =
     "SELECT login, role, customer_id AS customer,"
@@ -59,8 +60,8 @@ static const char *SQL_A_PUBLIC =
     " strftime('%Y-%m-%dT%H:%M:%SZ', locked_until / 1000, 'unixepoch') END AS locked_until,"
     " created_at AS created FROM accounts WHERE ?1 IS NULL OR login = ?1 ORDER BY login";
 static const char *SQL_A_ADD =
-    "INSERT INTO accounts(login, role, customer_id, hash, created_at, updated_at)"
-    " VALUES(?,?,?,?,?,?)";
+    "INSERT INTO accounts(login, role, customer_id, hash, created_at, updated_at, signup_rid)"
+    " VALUES(?,?,?,?,?,?,?)";
 static const char *SQL_A_MANAGERS =
     "SELECT COUNT(*) FROM accounts WHERE role = 'manager' AND state = 'active'";
 static const char *SQL_A_OF_CUSTOMER =
@@ -254,9 +255,11 @@ static int sessions_end(service_t *svc, const char *login, const char *sid, cons
     json_array_foreach(rows, i, row) {
         if (sid && strcmp(jstr(row, "sid"), sid) != 0)
             continue;
+        /* This worker refuses the token at once; the others follow the event. */
         if (emit(svc, "SessionRevoked",
                  json_pack("{s:s, s:s, s:I, s:s}", "sessionId", jstr(row, "sid"), "login", login,
-                           "expires", (json_int_t)jint(row, "expires"), "reason", reason)) != 0)
+                           "expires", (json_int_t)jint(row, "expires"), "reason", reason)) != 0 ||
+            service_session_ended(svc, jstr(row, "sid"), jint(row, "expires")) != 0)
             break;
         ended++;
     }
@@ -430,12 +433,22 @@ static int cmd_logout(service_t *svc, const proto_req_t *req, const json_t *body
     return 0;
 }
 
+/* Every account, as a manager may see it. */
+static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
+                    proto_err_t *err)
+{
+    (void)req;
+    (void)body;
+    return service_items(db_prep(service_db(svc), SQL_A_PUBLIC, "si", NULL, proto_now_ms()), result,
+                         err);
+}
+
 /* ---- new accounts ---- */
 
 /* Inside a write transaction: a new account and its AccountCreated.
  * customer 0: staff. 0, conflict when the login is taken, or internal. */
 static int account_add(service_t *svc, const char *login, const char *role, long long customer,
-                       const char *hash, proto_err_t *err)
+                       const char *hash, const char *rid, proto_err_t *err)
 {
     char ts[32];
     json_t *acct = NULL;
@@ -446,7 +459,7 @@ static int account_add(service_t *svc, const char *login, const char *role, long
         return proto_fail(err, ERR_CONFLICT, "login", "the login %s is taken", login);
     proto_utc_now(ts, sizeof ts);
     json_t *cid = customer ? json_integer(customer) : json_null();
-    if (db_run(service_db(svc), SQL_A_ADD, "sszsss", login, role, customer, hash, ts, ts) != 0 ||
+    if (db_run(service_db(svc), SQL_A_ADD, "sszssss", login, role, customer, hash, ts, ts, rid) != 0 ||
         emit(svc, "AccountCreated", json_pack("{s:s, s:s, s:o}", "login", login, "role", role,
                                               "customerId", proto_nonnull(cid))) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot store the account");
@@ -466,23 +479,17 @@ static int new_account_ok(service_t *svc, const char *login, const char *passwor
     return acct ? proto_fail(err, ERR_CONFLICT, "login", "the login %s is taken", login) : 0;
 }
 
-/* Hash, then one transaction: the account and (want_session) a session.
- * existing_ok: an account of this login for this customer is a retry of
- * the same sign-up, not a conflict. */
+/* Hash, then one transaction: the account and (c not NULL) a session.
+ * rid: the sign-up's derived request id (NULL for others). */
 static int create(service_t *svc, const char *login, const char *role, long long customer,
-                  const char *password, token_claims_t *c, proto_err_t *err)
+                  const char *rid, const char *password, token_claims_t *c, proto_err_t *err)
 {
     char hash[AUTH_HASH_MAX];
     if (auth_pw_hash(password, hash) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot hash the password (out of memory?)");
     int status = tx_begin(svc, err);
     if (status == 0) {
-        json_t *acct = NULL;
-        status = account_find(svc, login, &acct, err);
-        int retry = acct && customer && jint(acct, "customer_id") == customer;
-        json_decref(acct);
-        if (status == 0 && !retry)
-            status = account_add(svc, login, role, customer, hash, err);
+        status = account_add(svc, login, role, customer, hash, rid, err);
         if (status == 0 && c && session_open(svc, login, role, customer, c) != 0)
             status = proto_fail(err, ERR_INTERNAL, NULL, "cannot open the session");
         status = tx_end(svc, status, err);
@@ -503,24 +510,46 @@ static void derived_rid(const proto_req_t *req, const char *what, char *out)
     snprintf(out, 40, "auth-%s", hex);
 }
 
+/* A retry of a sign-up that made acct (same request id, same password):
+ * a new session. 0, or conflict when acct is not that. */
+static int signup_again(service_t *svc, const json_t *acct, const char *rid, const char *password,
+                        token_claims_t *c, proto_err_t *err)
+{
+    const char *login = jstr(acct, "login");
+    if (strcmp(jstr(acct, "signup_rid"), rid) != 0 || !auth_pw_verify(jstr(acct, "hash"), password))
+        return proto_fail(err, ERR_CONFLICT, "login", "the login %s is taken", login);
+    int status = tx_begin(svc, err);
+    if (status == 0 && session_open(svc, login, "customer", jint(acct, "customer_id"), c) != 0)
+        status = proto_fail(err, ERR_INTERNAL, NULL, "cannot open the session");
+    return status ? status : tx_end(svc, 0, err);
+}
+
 static int cmd_signup(service_t *svc, const proto_req_t *req, const json_t *body,
                       json_t **result, proto_err_t *err)
 {
     const char *login = jstr(body, "login"), *password = jstr(body, "password");
+    char rid[40];
+    token_claims_t c;
+    json_t *acct = NULL;
+    derived_rid(req, "signup", rid);
+    if (check_login(login, err) || account_find(svc, login, &acct, err))
+        return err->status;
+    if (acct) {
+        int status = signup_again(svc, acct, rid, password, &c, err);
+        json_decref(acct);
+        return status ? status : session_reply(&c, login, result, err);
+    }
     if (new_account_ok(svc, login, password, err))
         return err->status;
     /* The customer's details only: never the password. */
     json_t *details = proto_nonnull(json_deep_copy(body)), *customer = NULL;
     json_object_del(details, "login");
     json_object_del(details, "password");
-    char rid[40];
-    derived_rid(req, "signup", rid);
     if (customer_call("customer.add", details, rid, &customer, err))
         return err->status;
     long long id = jint(customer, "id");
     json_decref(customer);
-    token_claims_t c;
-    if (create(svc, login, "customer", id, password, &c, err)) {
+    if (create(svc, login, "customer", id, rid, password, &c, err)) {
         if (err->status == ERR_CONFLICT)
             log_warn("customer %lld registered, but the login %s was taken meanwhile", id, login);
         return err->status;
@@ -543,7 +572,7 @@ static int cmd_setup(service_t *svc, const proto_req_t *req, const json_t *body,
     if (new_account_ok(svc, login, password, err))
         return err->status;
     token_claims_t c;
-    if (create(svc, login, "manager", 0, password, &c, err))
+    if (create(svc, login, "manager", 0, NULL, password, &c, err))
         return err->status;
     return session_reply(&c, login, result, err);
 }
@@ -589,19 +618,10 @@ static int cmd_add(service_t *svc, const proto_req_t *req, const json_t *body, j
         return proto_fail(err, ERR_BAD_REQUEST, "customer", "a %s account has no customer", role);
     if (new_account_ok(svc, login, jstr(body, "password"), err) ||
         (customer && customer_ok(svc, customer, err)) ||
-        create(svc, login, role, customer, jstr(body, "password"), NULL, err))
+        create(svc, login, role, customer, NULL, jstr(body, "password"), NULL, err))
         return err->status;
     *result = account_public(svc, login, err);
     return *result ? 0 : err->status;
-}
-
-static int cmd_list(service_t *svc, const proto_req_t *req, const json_t *body, json_t **result,
-                    proto_err_t *err)
-{
-    (void)req;
-    (void)body;
-    return service_items(db_prep(service_db(svc), SQL_A_PUBLIC, "si", NULL, proto_now_ms()), result,
-                         err);
 }
 
 /* ---- locks and passwords ---- */
@@ -677,7 +697,9 @@ static int passwd_target(service_t *svc, const proto_req_t *req, const json_t *b
     if (!s)
         return proto_fail(err, ERR_UNAUTHORIZED, NULL,
                           "your session has ended: log in again (counter login)");
-    const char *login = json_object_get(body, "login") ? jstr(body, "login") : jstr(s, "login");
+    char login[PROTO_MAX_STR + 1];
+    snprintf(login, sizeof login, "%s",
+             json_object_get(body, "login") ? jstr(body, "login") : jstr(s, "login"));
     *own = strcmp(login, jstr(s, "login")) == 0;
     json_decref(s);
     if (!*own && req->caller.role != ROLE_MANAGER)

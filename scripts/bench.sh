@@ -139,6 +139,14 @@ fmt() { awk -v v="$1" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, v }'; }
 log "home $BENCH_HOME; starting the backend (delivery auto, 200 ms)"
 counter backend start >/dev/null || die "the backend does not start (see the log lines above)"
 wait_settled 15 || die "the backend is not healthy after start"
+# The bench's manager: a real account and session (loadgen places orders with
+# its token, as a clerk at the counter would).
+printf 'bench-password-1\n' >"$BENCH_HOME/password"
+counter setup login=bench --password-file "$BENCH_HOME/password" >/dev/null ||
+    die "counter setup could not make the bench's manager"
+COUNTER_TOKEN=$(counter login bench --print-token --password-file "$BENCH_HOME/password") ||
+    die "cannot log in as the bench's manager"
+export COUNTER_TOKEN
 declare -A PID
 while IFS=$'\t' read -r svc pid; do PID[$svc]=$pid; done < <(status_json | jq -r '.[] | [.service, .pid] | @tsv')
 for s in "${SERVICES[@]}"; do

@@ -32,6 +32,15 @@ COUNTERD=$BIN/counterd "$BIN/counter" backend start || {
     exit 3
 }
 
+# A new shop has no account yet: on a terminal, make its first manager (the
+# password is asked twice, never shown) and keep that session.
+if [ ! -s "$COUNTER_HOME/session" ] && [ -t 0 ] && [ -t 1 ]; then
+    echo
+    echo "== the shop's first manager (login admin)"
+    "$BIN/counter" setup login=admin ||
+        echo "run: not set up now; a shop that has a manager already: counter login LOGIN" >&2
+fi
+
 echo
 echo "== counter status"
 status=0
@@ -52,6 +61,11 @@ MSG
 MSG
 cat <<'MSG'
 
+    counter setup login=admin       # a new shop: its first manager (asks a password)
+    counter login admin             # log in; the session is kept in $COUNTER_HOME/session
+    counter accounts add login=kim role=delivery    # staff accounts (a manager adds them)
+    counter signup name=lee login=lee phone=010 address=seoul   # a customer signs up
+    counter whoami                  # who is logged in, until when
     counter customers add name=lee phone=010 address=seoul age=29
     counter foods add name=pizza stock=100 price=1000
     counter foods list              # the catalog

@@ -146,6 +146,16 @@ token_for() {
     cat "$file"
 }
 
+# cred WHO: a credential frame for rawsend: "-" (nobody), system:NAME as it
+# stands (believed only with rawsend --key NAME), or "token:" and a real
+# session's token for ROLE:SUBJECT (token_for).
+cred() {
+    case $1 in
+        -|system:*) printf '%s\n' "$1" ;;
+        *) local t; t=$(token_for "$1") || return 3; printf 'token:%s\n' "$t" ;;
+    esac
+}
+
 # The shop's first manager, admin, made (or logged in again) once the auth
 # service runs; its session is the default of every counter command.
 shop_login() {

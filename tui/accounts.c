@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     const char *password_file;
@@ -63,10 +64,23 @@ static json_t *body_for(const char *command, const opts_t *o, int first, const c
         }
     }
     for (int i = 0; pw && pw[i]; i++) {
-        char secret[PROTO_MAX_STR + 2];
+        char secret[PROTO_MAX_STR + 2], again[PROTO_MAX_STR + 2];
         if (session_password(o->password_file, prompts[i], secret, sizeof secret) != 0) {
             json_decref(body);
             return NULL;
+        }
+        /* A new password typed on a terminal is typed twice. */
+        int typed = !o->password_file && isatty(STDIN_FILENO);
+        if (typed && strcmp(pw[i], "password") == 0 && strcmp(command, "auth.login") != 0) {
+            int same = session_password(NULL, "Again: ", again, sizeof again) == 0 &&
+                       strcmp(secret, again) == 0;
+            sodium_memzero(again, sizeof again);
+            if (!same) {
+                sodium_memzero(secret, sizeof secret);
+                fprintf(stderr, "counter: the two passwords differ; nothing was changed\n");
+                json_decref(body);
+                return NULL;
+            }
         }
         json_t *s = json_string(secret);
         sodium_memzero(secret, sizeof secret);

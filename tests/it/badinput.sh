@@ -71,8 +71,8 @@ e 2 "name must not be empty" "blank name" counter foods update 1 "name=   "
 e 1 "forbidden: customer may not call catalog.add" "a customer adds a food" \
     counter --as customer:1 foods add name=x stock=1 price=1
 e 1 "forbidden: customers may only act on their own account" "a customer reads another's record" \
-    counter --as customer:2 customers show 1
-e 2 "ROLE:SUBJECT" "--as without a role" counter --as nobody foods list
+    counter --as customer:1 customers show 2
+e 2 "--as is gone" "--as (claimed identities are gone)" "$COUNTER_BIN" --as manager:x foods list
 e 2 "usage: counter events" "events --bogus" counter events --bogus
 e 2 "unknown service 'nosuch'" "backend start of an unknown service" counter backend start nosuch
 e 2 "usage: counter batch" "batch without a file" counter batch
@@ -81,7 +81,7 @@ e 2 "usage" "status with an argument" counter status now
 
 # ---- raw frames -----------------------------------------------------------------
 # raw_error STATUS REGEX DESC [-d] SERVICE FRAME...: the service answers a
-# well-formed error reply: CTR1, an id, STATUS, {"error":STATUS,"message":...}.
+# well-formed error reply: CTR2, an id, STATUS, {"error":STATUS,"message":...}.
 raw_error() {
     local status=$1 re=$2 desc=$3
     shift 3
@@ -92,7 +92,7 @@ raw_error() {
     st=$(printf '%s\n' "$RUN_OUT" | sed -n 3p)
     body=$(printf '%s\n' "$RUN_OUT" | sed -n 4p)
     [ "$RUN_RC" -eq 0 ] || bad+=("rawsend exit status $RUN_RC (no reply?)")
-    [ "$sig" = CTR1 ] || bad+=("frame 0 is '$sig', expected CTR1")
+    [ "$sig" = CTR2 ] || bad+=("frame 0 is '$sig', expected CTR2")
     [ -n "$rid" ] || bad+=("no request id frame")
     [ "$st" = "$status" ] || bad+=("status '$st', expected '$status'")
     [ "$(jqr "$body" '.error' 2>/dev/null)" = "$status" ] || bad+=("body.error is not $status")
@@ -105,78 +105,78 @@ raw_error() {
         show "stderr" "$RUN_ERR"
     fi
 }
-M=manager:test
+M=$(cred manager:test)
 big=$(printf 'b%.0s' $(seq 1 201))
 
 raw_error bad_request "5 frames, got 1" "garbage single frame" catalog 'garbage!'
 raw_error bad_request "5 frames, got 1" "garbage single frame from a DEALER" -d catalog 'hex:00ff10'
-raw_error bad_request "frame 0 must be CTR1" "wrong signature" \
-    catalog CTR2 catalog.list r-sig $M '{}'
-raw_error bad_request "5 frames, got 4" "4 frames" catalog CTR1 catalog.list r-4 $M
-raw_error bad_request "5 frames, got 6" "6 frames" catalog CTR1 catalog.list r-6 $M '{}' extra
+raw_error bad_request "frame 0 must be CTR2" "the old protocol's signature (CTR1)" \
+    catalog CTR1 catalog.list r-sig $M '{}'
+raw_error bad_request "5 frames, got 4" "4 frames" catalog CTR2 catalog.list r-4 $M
+raw_error bad_request "5 frames, got 6" "6 frames" catalog CTR2 catalog.list r-6 $M '{}' extra
 raw_error bad_request "not valid JSON" "non-JSON body" \
-    catalog CTR1 catalog.add r-nj $M 'name=pizza'
+    catalog CTR2 catalog.add r-nj $M 'name=pizza'
 raw_error bad_request "must be a JSON object" "JSON array body" \
-    catalog CTR1 catalog.add r-arr $M '[{"name":"x","price":1,"stock":1}]'
+    catalog CTR2 catalog.add r-arr $M '[{"name":"x","price":1,"stock":1}]'
 raw_error bad_request "not valid JSON" "JSON with a duplicate key" \
-    catalog CTR1 catalog.add r-dup $M '{"name":"x","name":"y","price":1,"stock":1}'
+    catalog CTR2 catalog.add r-dup $M '{"name":"x","name":"y","price":1,"stock":1}'
 raw_error bad_request "unknown command 'catalog.nope'" "unknown command" \
-    catalog CTR1 catalog.nope r-unk $M '{}'
+    catalog CTR2 catalog.nope r-unk $M '{}'
 raw_error bad_request "unknown command 'customer.add' for catalog" "another service's command" \
-    catalog CTR1 customer.add r-other $M '{"name":"x"}'
+    catalog CTR2 customer.add r-other $M '{"name":"x"}'
 raw_error bad_request "command frame is empty" "empty command frame" \
-    catalog CTR1 empty: r-empty $M '{}'
-raw_error bad_request "request id" "empty request id" catalog CTR1 catalog.list empty: $M '{}'
-raw_error bad_request "caller must be role:subject" "caller without a role" \
-    catalog CTR1 catalog.list r-c1 nobody '{}'
-raw_error bad_request "caller must be role:subject" "unknown role" \
-    catalog CTR1 catalog.add r-c2 root:0 '{"name":"x","price":1,"stock":1}'
+    catalog CTR2 empty: r-empty $M '{}'
+raw_error bad_request "request id" "empty request id" catalog CTR2 catalog.list empty: $M '{}'
+raw_error bad_request "credential frame must be" "a credential that is none of -, token:, system:" \
+    catalog CTR2 catalog.list r-c1 nobody '{}'
+raw_error bad_request "claimed role:subject is not accepted" "a claimed caller (CTR/1's role:subject)" \
+    catalog CTR2 catalog.add r-c2 manager:root '{"name":"x","price":1,"stock":1}'
 raw_error forbidden "customer may not call catalog.add" "customer calling catalog.add" \
-    catalog CTR1 catalog.add r-forb customer:1 '{"name":"x","price":1,"stock":1}'
+    catalog CTR2 catalog.add r-forb "$(cred customer:1)" '{"name":"x","price":1,"stock":1}'
 raw_error forbidden "own account" "customer changing another customer" \
-    customer CTR1 customer.update r-own customer:2 '{"id":1,"phone":"1"}'
+    customer CTR2 customer.update r-own "$(cred customer:1)" '{"id":2,"phone":"1"}'
 raw_error bad_request "message too large" "body over 64 KiB" \
-    catalog CTR1 catalog.add r-big $M json-big:70000
+    catalog CTR2 catalog.add r-big $M json-big:70000
 raw_error bad_request "longer than 200 bytes" "a body of exactly 64 KiB is read (and its name refused)" \
-    catalog CTR1 catalog.add r-64k $M json-big:65536
+    catalog CTR2 catalog.add r-64k $M json-big:65536
 raw_error bad_request "message too large" "a body of 64 KiB + 1" \
-    catalog CTR1 catalog.add r-64k1 $M json-big:65537
+    catalog CTR2 catalog.add r-64k1 $M json-big:65537
 raw_error bad_request "message too large" "a body of 1,000,000 bytes (under the socket limit)" \
-    catalog CTR1 catalog.add r-1m $M json-big:1000000
+    catalog CTR2 catalog.add r-1m $M json-big:1000000
 raw_error bad_request "request id must be 1-64" "a request id of 65 characters" \
-    catalog CTR1 catalog.list "$(printf 'r%.0s' $(seq 1 65))" $M '{}'
+    catalog CTR2 catalog.list "$(printf 'r%.0s' $(seq 1 65))" $M '{}'
 raw_error bad_request "request id must be 1-64" "a request id with a space" \
-    catalog CTR1 catalog.list "r 1" $M '{}'
-raw_error bad_request "caller must be role:subject" "a caller of 70 characters" \
-    catalog CTR1 catalog.list r-longc "manager:$(printf 'm%.0s' $(seq 1 62))" '{}'
+    catalog CTR2 catalog.list "r 1" $M '{}'
+raw_error bad_request "credential frame must be" "a credential of 513 characters" \
+    catalog CTR2 catalog.list r-longc "token:$(printf 'm%.0s' $(seq 1 507))" '{}'
 raw_error bad_request "missing field: name" "catalog.add without a name" \
-    catalog CTR1 catalog.add r-miss $M '{"price":1,"stock":1}'
+    catalog CTR2 catalog.add r-miss $M '{"price":1,"stock":1}'
 raw_error bad_request "stock must be an integer" "stock as a string" \
-    catalog CTR1 catalog.add r-str $M '{"name":"x","price":1,"stock":"5"}'
+    catalog CTR2 catalog.add r-str $M '{"name":"x","price":1,"stock":"5"}'
 raw_error bad_request "price must be an integer" "price as a real" \
-    catalog CTR1 catalog.add r-real $M '{"name":"x","price":1.5,"stock":1}'
+    catalog CTR2 catalog.add r-real $M '{"name":"x","price":1.5,"stock":1}'
 raw_error bad_request "price must not be negative" "negative price" \
-    catalog CTR1 catalog.add r-neg $M '{"name":"x","price":-1,"stock":1}'
+    catalog CTR2 catalog.add r-neg $M '{"name":"x","price":-1,"stock":1}'
 raw_error bad_request "name must be a string" "name as an object" \
-    catalog CTR1 catalog.add r-obj $M '{"name":{"a":1},"price":1,"stock":1}'
+    catalog CTR2 catalog.add r-obj $M '{"name":{"a":1},"price":1,"stock":1}'
 raw_error bad_request "unknown field 'color'" "unknown field" \
-    catalog CTR1 catalog.add r-field $M '{"name":"x","price":1,"stock":1,"color":"red"}'
+    catalog CTR2 catalog.add r-field $M '{"name":"x","price":1,"stock":1,"color":"red"}'
 raw_error bad_request "nothing to change" "catalog.update without fields" \
-    catalog CTR1 catalog.update r-nof $M '{"id":1}'
-raw_error bad_request "id must be 1 or more" "id 0" catalog CTR1 catalog.show r-id0 $M '{"id":0}'
+    catalog CTR2 catalog.update r-nof $M '{"id":1}'
+raw_error bad_request "id must be 1 or more" "id 0" catalog CTR2 catalog.show r-id0 $M '{"id":0}'
 raw_error bad_request "out of range" "id past 10^12" \
-    catalog CTR1 catalog.delete r-idbig $M '{"id":10000000000000}'
+    catalog CTR2 catalog.delete r-idbig $M '{"id":10000000000000}'
 raw_error bad_request "control character" "name with a control character" \
-    catalog CTR1 catalog.add r-ctl $M '{"name":"pi\u0007zza","price":1,"stock":1}'
+    catalog CTR2 catalog.add r-ctl $M '{"name":"pi\u0007zza","price":1,"stock":1}'
 raw_error bad_request "NUL byte|u0000 is not allowed" "name with a NUL byte" \
-    catalog CTR1 catalog.add r-nul $M '{"name":"pi\u0000zza","price":1,"stock":1}'
+    catalog CTR2 catalog.add r-nul $M '{"name":"pi\u0000zza","price":1,"stock":1}'
 raw_error bad_request "longer than 200 bytes" "name too long" \
-    catalog CTR1 catalog.add r-long $M "{\"name\":\"$big\",\"price\":1,\"stock\":1}"
+    catalog CTR2 catalog.add r-long $M "{\"name\":\"$big\",\"price\":1,\"stock\":1}"
 raw_error not_found "food 99 does not exist" "update of a missing food" \
-    catalog CTR1 catalog.update r-nf $M '{"id":99,"price":1}'
+    catalog CTR2 catalog.update r-nf $M '{"id":99,"price":1}'
 raw_error conflict "has withdrawn" "update of a withdrawn customer" \
-    customer CTR1 customer.update r-wd $M '{"id":2,"phone":"019"}'
-raw_error bad_request "unknown field" "health with a field" view CTR1 health r-h $M '{"x":1}'
+    customer CTR2 customer.update r-wd $M '{"id":2,"phone":"019"}'
+raw_error bad_request "unknown field" "health with a field" view CTR2 health r-h $M '{"x":1}'
 
 # UTF-8 in what the error names: the reply must still be sent (valid JSON),
 # and the worker must live. A field or message cut mid-character must not make
@@ -197,43 +197,43 @@ a230=$(printf 'a%.0s' $(seq 1 230))
 k10=$(printf '김%.0s' $(seq 1 10))
 pid=$(lock_pid catalog)
 raw_error bad_request "unknown field '$k2'" "a short Korean unknown field" \
-    catalog CTR1 catalog.add r-k2 $M "{\"name\":\"x\",\"price\":1,\"stock\":1,\"$k2\":1}"
+    catalog CTR2 catalog.add r-k2 $M "{\"name\":\"x\",\"price\":1,\"stock\":1,\"$k2\":1}"
 alive_or_restart catalog "$pid" "a short Korean unknown field"
 pid=$(lock_pid catalog)
 raw_error bad_request "unknown field" "an unknown field of 20 Korean syllables (60 bytes)" \
-    catalog CTR1 catalog.add r-k20 $M "{\"$k20\":1}"
+    catalog CTR2 catalog.add r-k20 $M "{\"$k20\":1}"
 alive_or_restart catalog "$pid" "an unknown field of 20 Korean syllables"
 pid=$(lock_pid catalog)
 raw_error bad_request "unknown field" "an unknown field of 230 ASCII bytes and 10 Korean syllables" \
-    catalog CTR1 catalog.add r-k230 $M "{\"$a230$k10\":1}"
+    catalog CTR2 catalog.add r-k230 $M "{\"$a230$k10\":1}"
 alive_or_restart catalog "$pid" "an unknown field of 230 ASCII bytes and 10 Korean syllables"
 pid=$(lock_pid catalog)
 raw_error bad_request "not valid JSON" "an invalid escape before a 2-byte character" \
-    catalog CTR1 catalog.add r-esc $M "$(printf '{"name":"\\\xc3\xa9"}')"
+    catalog CTR2 catalog.add r-esc $M "$(printf '{"name":"\\\xc3\xa9"}')"
 alive_or_restart catalog "$pid" "an invalid escape before a 2-byte character"
 
 # A 2 MB message is over ZMQ_MAXMSGSIZE: the socket drops it (no reply), and
 # the service goes on answering.
 catalog_pid=$(lock_pid catalog)
 assert_rc 3 "raw: a 2 MB message gets no reply" \
-    rawsend -t 1000 catalog CTR1 catalog.add r-2mb $M json-big:2000000
+    rawsend -t 1000 catalog CTR2 catalog.add r-2mb $M json-big:2000000
 assert_match "$RUN_ERR" "no reply" "... rawsend says there was no reply"
 assert_rc 0 "catalog still answers after the 2 MB message" counter foods list
 assert_eq "$(lock_pid catalog)" "$catalog_pid" "the catalog worker is the same process"
-run rawsend catalog CTR1 health r-after $M '{}'
+run rawsend catalog CTR2 health r-after $M '{}'
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" ok "raw: health answers ok after the 2 MB message"
 
 # ---- the catch-up socket: the same pipeline, events.since only ----------------
 SYNC=ipc://$COUNTER_HOME/run/catalog.sync
 raw_error bad_request "events.since only" "catch-up socket: a write command" \
-    "$SYNC" CTR1 catalog.add r-sync-add $M '{"name":"x","price":1,"stock":1}'
-raw_error bad_request "events.since only" "catch-up socket: health" "$SYNC" CTR1 health r-sync-h $M '{}'
+    "$SYNC" CTR2 catalog.add r-sync-add $M '{"name":"x","price":1,"stock":1}'
+raw_error bad_request "events.since only" "catch-up socket: health" "$SYNC" CTR2 health r-sync-h $M '{}'
 raw_error bad_request "5 frames, got 1" "catch-up socket: garbage" "$SYNC" 'garbage!'
 raw_error bad_request "after" "catch-up socket: events.since with a negative after" \
-    "$SYNC" CTR1 events.since r-sync-neg system:test '{"after":-1}'
+    "$SYNC" CTR2 events.since r-sync-neg $M '{"after":-1}'
 raw_error bad_request "unknown command 'customer.add' for catalog" "catch-up socket: another service's command" \
-    "$SYNC" CTR1 customer.add r-sync-other $M '{"name":"x"}'
-run rawsend "$SYNC" CTR1 events.since r-sync-ok system:test '{"after":0,"limit":2}'
+    "$SYNC" CTR2 customer.add r-sync-other $M '{"name":"x"}'
+run rawsend "$SYNC" CTR2 events.since r-sync-ok $M '{"after":0,"limit":2}'
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" ok "catch-up socket: events.since answers ok"
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 4p | jq -c '[.publisher, (.events | length), (.events[0].seq)]')" \
     '["catalog",2,1]' "catch-up socket: the first two catalog events"

@@ -20,12 +20,12 @@ breaker_open() {
 }
 wait_for 10 "the breaker is open" breaker_open
 
-run rawsend order CTR1 order.place bad-1 manager:t '{"customer":1,"food":1,"qty":0}'
+run rawsend order CTR2 order.place bad-1 "$(cred manager:t)" '{"customer":1,"food":1,"qty":0}'
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" bad_request "qty=0 while open: bad_request, not busy"
 assert_match "$(printf '%s\n' "$RUN_OUT" | sed -n 4p)" '"field":"qty"' "... naming the field"
-run rawsend order CTR1 order.place bad-2 manager:t '{"customer":1,"food":1}'
+run rawsend order CTR2 order.place bad-2 "$(cred manager:t)" '{"customer":1,"food":1}'
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" bad_request "a missing qty while open: bad_request"
-run rawsend order CTR1 order.place good-1 manager:t '{"customer":1,"food":1,"qty":1}'
+run rawsend order CTR2 order.place good-1 "$(cred manager:t)" '{"customer":1,"food":1,"qty":1}'
 assert_eq "$(printf '%s\n' "$RUN_OUT" | sed -n 3p)" payment_busy "a well-formed placement while open: payment_busy"
 assert_match "$(printf '%s\n' "$RUN_OUT" | sed -n 4p)" '"retry_after_ms":[0-9]+' "... with retry_after_ms"
 

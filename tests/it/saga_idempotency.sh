@@ -18,13 +18,13 @@ reply_order() { reply_body "$1" | jq -c '{id, customerId, foodId, qty, amount, s
 paid_for() { pays_json | jq -c '[.[] | select(.status == "paid")] | length'; }
 
 # ---- the same frames twice -------------------------------------------------------------------
-assert_rc 0 "order.place same-1 (first)" rawsend -t "$T" order CTR1 order.place same-1 manager:x "$BODY"
+assert_rc 0 "order.place same-1 (first)" rawsend -t "$T" order CTR2 order.place same-1 "$(cred manager:x)" "$BODY"
 first=$RUN_OUT
 assert_eq "$(reply_status "$first")" ok "first same-1: ok"
 assert_json_eq "$(reply_order "$first")" \
     '{"id":1,"customerId":1,"foodId":1,"qty":2,"amount":2000,"status":"placed","paymentStatus":"paid"}' \
     "first same-1: order 1, 2 pizzas, 2000 paid"
-assert_rc 0 "order.place same-1 (again, identical frames)" rawsend -t "$T" order CTR1 order.place same-1 manager:x "$BODY"
+assert_rc 0 "order.place same-1 (again, identical frames)" rawsend -t "$T" order CTR2 order.place same-1 "$(cred manager:x)" "$BODY"
 second=$RUN_OUT
 assert_eq "$(reply_status "$second")" ok "second same-1: ok"
 assert_eq "$(reply_body "$second" | jq -r .id)" "$(reply_body "$first" | jq -r .id)" \
@@ -41,9 +41,9 @@ wait_for 20 "one delivery for order 1" count_is 1 deliveries list
 audit_ok "after the repeated request"
 
 # ---- the same request twice at the same moment -------------------------------------------------
-"$RAWSEND_BIN" -t "$T" order CTR1 order.place same-2 manager:x "$BODY" >"$SCRATCH/a.out" 2>"$SCRATCH/a.err" &
+"$RAWSEND_BIN" -t "$T" order CTR2 order.place same-2 "$(cred manager:x)" "$BODY" >"$SCRATCH/a.out" 2>"$SCRATCH/a.err" &
 pa=$!
-"$RAWSEND_BIN" -t "$T" order CTR1 order.place same-2 manager:x "$BODY" >"$SCRATCH/b.out" 2>"$SCRATCH/b.err" &
+"$RAWSEND_BIN" -t "$T" order CTR2 order.place same-2 "$(cred manager:x)" "$BODY" >"$SCRATCH/b.out" 2>"$SCRATCH/b.err" &
 pb=$!
 wait "$pa"; ra=$?
 wait "$pb"; rb=$?
@@ -60,7 +60,7 @@ assert_eq "$(stock_of 1)" 96 "pizza's stock: 96"
 
 # ---- again after a restart of the order worker ----------------------------------------------------
 restart_order
-assert_rc 0 "order.place same-1 after the restart" rawsend -t "$T" order CTR1 order.place same-1 manager:x "$BODY"
+assert_rc 0 "order.place same-1 after the restart" rawsend -t "$T" order CTR2 order.place same-1 "$(cred manager:x)" "$BODY"
 assert_eq "$(reply_status "$RUN_OUT")" ok "same-1 after the restart: ok"
 assert_eq "$(reply_body "$RUN_OUT" | jq -r .id)" 1 "same-1 after the restart: still order 1"
 assert_eq "$(orders_json | jq length)" 2 "still two orders"
@@ -68,13 +68,13 @@ assert_eq "$(paid_for)" 2 "still two payments"
 assert_eq "$(stock_of 1)" 96 "the stock did not move"
 
 # ---- another caller, the same id --------------------------------------------------------------------
-run rawsend -t "$T" order CTR1 order.place same-1 manager:other "$BODY"
+run rawsend -t "$T" order CTR2 order.place same-1 "$(cred manager:other)" "$BODY"
 note "same-1 from manager:other: $(reply_status "$RUN_OUT"): $(reply_body "$RUN_OUT" | cut -c1-200)"
 assert_eq "$(reply_status "$RUN_OUT")" conflict "same-1 from another caller: conflict, not the first caller's order"
 assert_eq "$(orders_json | jq length)" 2 "... and nothing placed"
 
 # ---- a fresh id is a new order ----------------------------------------------------------------------
-assert_rc 0 "order.place same-3 (a new id)" rawsend -t "$T" order CTR1 order.place same-3 manager:x "$BODY"
+assert_rc 0 "order.place same-3 (a new id)" rawsend -t "$T" order CTR2 order.place same-3 "$(cred manager:x)" "$BODY"
 assert_eq "$(reply_status "$RUN_OUT")" ok "same-3: ok"
 assert_eq "$(reply_body "$RUN_OUT" | jq -r .id)" 3 "same-3: a new order, 3"
 assert_eq "$(paid_for)" 3 "three payments"

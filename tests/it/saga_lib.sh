@@ -43,7 +43,7 @@ view_stock_of() { "$COUNTER_BIN" --json catalog | jq -r --argjson id "$1" 'selec
 # answer, so that a check of the breaker does not depend on how `counter
 # status` renders it; status_breaker_json is what `counter status` shows.
 breaker_json() {
-    "$RAWSEND_BIN" -t $((5000 * TIME_SCALE)) order CTR1 health "h$RANDOM$RANDOM" system:test '{}' 2>/dev/null |
+    "$RAWSEND_BIN" -t $((5000 * TIME_SCALE)) order CTR2 health "h$RANDOM$RANDOM" - '{}' 2>/dev/null |
         sed -n 4p | jq -c '.breaker' 2>/dev/null
 }
 breaker_field() { breaker_json | jq -r ".$1"; }

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     /* Health is answered by the worker's main thread, which also applies the
      * catch-up: an answer can wait for a batch to commit. */
     client_set_timeout(c, 1000, 1);
-    client_set_caller(c, "system:bench");
+    client_set_caller(c, "-");   /* health needs no session */
     long long deadline = proto_mono_ms() + timeout_s * 1000;
     long long first = 0, at_target = 0, lag0 = 0, applied = -1, lag = -1, polls = 0;
     while (proto_mono_ms() < deadline) {

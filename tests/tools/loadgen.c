@@ -5,7 +5,8 @@
  *           [-t TIMEOUT_MS]
  *
  * Each client is a thread with its own REQ socket (Lazy Pirate client, one
- * attempt) sending order.place as system:loadgen for a random customer in
+ * attempt) sending order.place, as the manager whose session token is in
+ * COUNTER_TOKEN (managers place orders for any customer), for a random customer in
  * 1..CUSTOMERS and food in 1..FOODS. RATE is the total offered rate per
  * second (0: as fast as the clients go), spread evenly over the clients.
  * Stops after SECONDS or MAX placements in all. Prints one JSON object:
@@ -30,6 +31,7 @@
 static struct {
     void *ctx;
     char endpoint[512];
+    char credential[PROTO_MAX_CRED + 8];
     int clients;
     double rate;
     long long stop_at;
@@ -67,7 +69,7 @@ static void *client_main(void *arg)
     if (!c)
         return NULL;
     client_set_timeout(c, g.timeout_ms, 1);
-    client_set_caller(c, "system:loadgen");
+    client_set_caller(c, g.credential);
     double interval_us = g.rate > 0 ? 1e6 * g.clients / g.rate : 0;
     long long next = mono_us() + (long long)(interval_us * idx / g.clients);
     while (proto_mono_ms() < g.stop_at) {
@@ -126,6 +128,9 @@ int main(int argc, char **argv)
     g.foods = 1;
     g.qty = 1;
     g.timeout_ms = 5000;
+    const char *token = getenv("COUNTER_TOKEN");
+    snprintf(g.credential, sizeof g.credential, "%s%s", token && *token ? "token:" : "-",
+             token && *token ? token : "");
     while ((opt = getopt(argc, argv, "c:r:d:n:C:F:q:t:")) != -1) {
         switch (opt) {
         case 'c': g.clients = atoi(optarg); break;

@@ -318,13 +318,16 @@ static void test_services(void)
             snprintf(key, sizeof key, "%s.%s", config_services[s], kinds[i]);
             const config_key_t *k = config_key_find(key);
             CHECK(key, k != NULL);
-            if (k && strcmp(key, "order.threads") != 0)
+            if (k && strcmp(key, "order.threads") != 0 && strcmp(key, "auth.threads") != 0)
                 CHECK_STR(key, k->name + 8, kinds[i]);
         }
     }
     CHECK_STR("order.threads has an entry of its own",
               config_key_find("order.threads") ? config_key_find("order.threads")->name : NULL,
               "order.threads");
+    CHECK_STR("auth.threads has an entry of its own",
+              config_key_find("auth.threads") ? config_key_find("auth.threads")->name : NULL,
+              "auth.threads");
     CHECK("no such service", config_key_find("kitchen.req") == NULL);
     CHECK("no such kind", config_key_find("catalog.speed") == NULL);
     CHECK("no service at all", config_key_find(".req") == NULL);
