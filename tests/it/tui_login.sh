@@ -58,6 +58,7 @@ dialog_login() {
 }
 
 # ---- a kiosk: no customer session (the shop's session file is a manager's) --------------
+session_before=$(cksum <"$COUNTER_HOME/session")
 tui_start kiosk -- --role customer
 tui_wait 10 "a kiosk started without a customer session asks: the customer login" kiosk \
     "customer login"
@@ -140,6 +141,9 @@ assert_eq "$(counter --json customers show 2 | jq -r '"\(.name) \(.phone) \(.add
 run sh -c "'$COUNTER_BIN' --json accounts list | jq -r 'select(.login == \"jang\") | .role'"
 assert_eq "$RUN_OUT" customer "the backend has jang's account, a customer's"
 tui_quit kiosk
+assert_eq "$(cksum <"$COUNTER_HOME/session")" "$session_before" \
+    "the kiosk's logins left the session file alone (tokens live in the TUI's memory only)"
+assert_eq "$(ls "$COUNTER_HOME" | grep -c '^tui-accounts')" 0 "... and wrote no list of accounts"
 
 # ---- a session ending mid-screen -----------------------------------------------------------
 tui_start boss -- --role manager --as manager:lim
