@@ -254,8 +254,14 @@ tui_res_t act_login_field(app_t *app, int key)
     struct login *l = app->login;
     if (!l || (l->reauth && l->fixed[0]))
         return TUI_HANDLED;
-    int back = key == K(KEY_BTAB) || key == K(KEY_UP);
-    l->cur = (l->cur + (back ? nfields(l) - 1 : 1)) % nfields(l);
+    int n = nfields(l);
+    if (key == K(KEY_UP) || key == K(KEY_DOWN)) {
+        /* Up and Down stop at the ends: Down always reaches the password. */
+        l->cur += key == K(KEY_UP) ? -1 : 1;
+        l->cur = l->cur < 0 ? 0 : l->cur >= n ? n - 1 : l->cur;
+    } else {
+        l->cur = (l->cur + (key == K(KEY_BTAB) ? n - 1 : 1)) % n;
+    }
     return TUI_REDRAW;
 }
 

@@ -2,7 +2,8 @@
 # tui_login: the TUI's side of accounts (DESIGN 7 and 9). A kiosk started
 # without a customer session asks; its m opens the manager's login dialog,
 # where a wrong password, a customer's own password and a delivery login are
-# refused (the sessions those two opened are ended at once) and the manager
+# refused (a try right after a failure waits: "try again in N s"; the
+# sessions those two opened are ended at once) and the manager
 # screen never shows; the manager's password opens it and the title names
 # who is logged in; a password never shows on the screen; L logs out to the
 # role menu (the session ends in the backend) and the next m asks again. A new
@@ -14,6 +15,8 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tui_lib.sh"
 
+# A failed login makes the next one of that account wait 3 s (the throttle).
+export COUNTER_AUTH_FAIL_DELAY_MS=3000
 backend_start || die "the backend does not start"
 assert_rc 0 "a customer and three foods" counter batch - <<'B'
 customers add name=lee phone=010 address=seoul
@@ -77,6 +80,13 @@ tui_wait 5 "the password shows as stars while typed" kiosk "Password +\*{16}"
 tui_keys kiosk Enter
 tui_wait 10 "a wrong password is refused with the backend's sentence" kiosk "wrong login or password"
 assert_match "$(tui_cap kiosk)" "manager login" "... and the dialog stays"
+assert_no_match "$(tui_cap kiosk)" "\[Foods\]|manager: park" "... the manager screen is not shown"
+# At once the right one: the throttle's sentence.
+tui_keys kiosk Down C-u
+tui_type kiosk "$PW"
+tui_keys kiosk Enter
+tui_wait 10 "the next try at once is throttled, with the backend's sentence" kiosk \
+    "too many failed logins for park: try again in [0-9] s"
 assert_no_match "$(tui_cap kiosk)" "\[Foods\]|manager: park" "... the manager screen is not shown"
 
 # A customer's own login and password on the manager's dialog.
