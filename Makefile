@@ -26,14 +26,15 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
-PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c proto/client.c proto/follow.c \
-               proto/status.c proto/delivery.c
-BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c backend/service.c \
-               backend/breaker.c
-BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c backend/svc_view.c \
-               backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
+PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c \
+               proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c
+BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c \
+               backend/service.c backend/breaker.c backend/zap.c
+BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c \
+               backend/svc_view.c backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
-TUI_SRC     := tui/counter.c tui/cli.c tui/session.c tui/accounts.c tui/output.c tui/backend_ctl.c tui/audit.c tui/history.c \
+TUI_SRC     := tui/counter.c tui/cli.c tui/session.c tui/accounts.c tui/keys_cmd.c tui/output.c \
+               tui/backend_ctl.c tui/audit.c tui/history.c \
                tui/tui.c tui/tui_net.c tui/login.c tui/actions.c tui/dialog.c tui/widgets.c tui/table.c \
                tui/screen_customer.c tui/screen_manager.c tui/screen_delivery.c
 
@@ -45,7 +46,7 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
                $(BUILD)/tests/test_config $(BUILD)/tests/test_db $(BUILD)/tests/test_tui \
-               $(BUILD)/tests/test_token $(BUILD)/tests/test_auth
+               $(BUILD)/tests/test_token $(BUILD)/tests/test_keys $(BUILD)/tests/test_auth
 TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
@@ -85,7 +86,7 @@ $(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
     $(BUILD)/tests/unit/test_breaker.o $(BUILD)/tests/unit/test_config.o \
     $(BUILD)/tests/unit/test_db.o $(BUILD)/tests/unit/test_token.o \
-    $(BUILD)/tests/unit/test_auth.o: tests/unit/unit.h
+    $(BUILD)/tests/unit/test_keys.o $(BUILD)/tests/unit/test_auth.o: tests/unit/unit.h
 
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -103,6 +104,11 @@ $(BUILD)/tests/test_bus: $(BUILD)/tests/unit/test_bus.o $(BACKEND_OBJ) $(PROTO_O
 $(BUILD)/tests/test_token: $(BUILD)/tests/unit/test_token.o $(BACKEND_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The keys on real files, and the ZAP handler naming CURVE peers on real sockets.
+$(BUILD)/tests/test_keys: $(BUILD)/tests/unit/test_keys.o $(BUILD)/backend/zap.o $(BUILD)/backend/log.o \
+                         $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The breaker is pure logic: its object and proto's (proto_oom, jint).
 $(BUILD)/tests/test_breaker: $(BUILD)/tests/unit/test_breaker.o $(BUILD)/backend/breaker.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -114,6 +120,7 @@ $(BUILD)/tests/test_auth: $(BUILD)/tests/unit/test_auth.o $(BUILD)/backend/auth_
 
 # The TUI's display widths: widgets.c and output.c, without counter's main.
 $(BUILD)/tests/unit/test_tui.o: CFLAGS += -Itui
+$(BUILD)/tests/tools/loadgen.o: CFLAGS += -Itui
 $(BUILD)/tests/unit/test_tui.o: tests/unit/unit.h
 $(BUILD)/tests/test_tui: $(BUILD)/tests/unit/test_tui.o $(BUILD)/tui/widgets.o $(BUILD)/tui/output.o \
                          $(PROTO_OBJ)
@@ -122,13 +129,13 @@ $(BUILD)/tests/test_tui: $(BUILD)/tests/unit/test_tui.o $(BUILD)/tui/widgets.o $
 $(BUILD)/tests/rawsend: $(BUILD)/tests/tools/rawsend.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(PROTO_OBJ)
+$(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(BUILD)/tui/session.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/bench_catchup: $(BUILD)/tests/tools/bench_catchup.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/1 decoder for
+# `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/2 decoder for
 # FUZZ_TIME seconds; the corpus grows in $(BUILD)/fuzz/corpus, crashes land in
 # $(BUILD)/fuzz/. Not part of `make check`. See tests/fuzz/fuzz_proto.c.
 FUZZ_CC   ?= clang
@@ -141,13 +148,13 @@ fuzz: $(FUZZ_DIR)/fuzz_proto
 	    -dict=tests/fuzz/proto.dict -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 \
 	    $(FUZZ_DIR)/corpus tests/fuzz/seeds
 
-$(FUZZ_DIR)/fuzz_proto: tests/fuzz/fuzz_proto.c proto/proto.c proto/proto.h | deps-checked
+$(FUZZ_DIR)/fuzz_proto: tests/fuzz/fuzz_proto.c proto/proto.c proto/commands.c proto/proto.h | deps-checked
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install clang)" >&2; exit 1; }
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -Iproto $(shell pkg-config --cflags jansson libsodium) -o $@ \
-	    tests/fuzz/fuzz_proto.c proto/proto.c $(shell pkg-config --libs jansson libsodium)
+	    tests/fuzz/fuzz_proto.c proto/proto.c proto/commands.c $(shell pkg-config --libs jansson libsodium)
 
 run: all
 	@scripts/run.sh $(BUILD)

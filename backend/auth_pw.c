@@ -1,17 +1,13 @@
 /*
- * auth_pw.c - argon2id hashes, the login throttle, login names and the
- * token signing key of the auth worker.
+ * auth_pw.c - argon2id hashes, the login throttle and login names of the
+ * auth worker.
  */
 #include "auth_pw.h"
 #include "log.h"
 #include "proto.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Set once by auth_pw_configure before the request threads start; only
  * read afterwards. */
@@ -86,72 +82,4 @@ int auth_pw_verify(const char *hash, const char *password)
 int auth_pw_needs_rehash(const char *hash)
 {
     return crypto_pwhash_str_needs_rehash(hash, pw_ops, pw_mem) != 0;
-}
-
-/* ---- the token signing key ---- */
-
-/* Write len bytes of bin as one line of hex to a new file at path. 0 or -1. */
-static int write_hex(const char *path, const unsigned char *bin, size_t len, mode_t mode)
-{
-    char hex[2 * crypto_sign_SECRETKEYBYTES + 2];
-    sodium_bin2hex(hex, sizeof hex - 1, bin, len);
-    size_t n = strlen(hex);
-    hex[n++] = '\n';
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    int rc = fd >= 0 && fchmod(fd, mode) == 0 && write(fd, hex, n) == (ssize_t)n &&
-                     fsync(fd) == 0
-                 ? 0
-                 : -1;
-    if (fd >= 0 && close(fd) != 0)
-        rc = -1;
-    sodium_memzero(hex, sizeof hex);
-    return rc;
-}
-
-/* A new shop: make the token key pair. 0 or -1 with err. */
-static int make_token_pair(const char *dir, const char *key, const char *pub, char *err,
-                           size_t errlen)
-{
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-    int rc = -1;
-    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || crypto_sign_keypair(pk, sk) != 0)
-        snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
-    else if (write_hex(key, sk, sizeof sk, 0600) != 0 || write_hex(pub, pk, sizeof pk, 0644) != 0)
-        snprintf(err, errlen, "cannot write the token key pair in %s: %s", dir, strerror(errno));
-    else
-        rc = 0;
-    sodium_memzero(sk, sizeof sk);
-    if (rc == 0)
-        log_info("made the token signing key pair in %s", dir);
-    return rc;
-}
-
-int auth_load_token_secret(const char *home, unsigned char sk[crypto_sign_SECRETKEYBYTES],
-                           char *err, size_t errlen)
-{
-    char dir[4200], key[4300], pub[4300], line[512];
-    snprintf(dir, sizeof dir, "%s/keys", home);
-    snprintf(key, sizeof key, "%s/token.key", dir);
-    snprintf(pub, sizeof pub, "%s/token.pub", dir);
-    if (access(key, F_OK) != 0 && access(pub, F_OK) != 0 &&
-        make_token_pair(dir, key, pub, err, errlen) != 0)
-        return -1;
-    FILE *f = fopen(key, "re");
-    if (!f) {
-        snprintf(err, errlen, "cannot read %s: %s", key, strerror(errno));
-        return -1;
-    }
-    size_t len = 0;
-    int rc = -1;
-    while (rc != 0 && fgets(line, sizeof line, f))
-        if (line[0] != '#' &&
-            sodium_hex2bin(sk, crypto_sign_SECRETKEYBYTES, line, strlen(line), "\r\n", &len,
-                           NULL) == 0 &&
-            len == crypto_sign_SECRETKEYBYTES)
-            rc = 0;
-    sodium_memzero(line, sizeof line);
-    fclose(f);
-    if (rc != 0)
-        snprintf(err, errlen, "%s does not hold a token signing key (128 hex digits)", key);
-    return rc;
 }

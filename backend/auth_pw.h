@@ -1,7 +1,7 @@
 /*
  * auth_pw.h - the auth worker's secrets and arithmetic (svc_auth.c is its
- * commands): argon2id password hashes, the throttle of failed logins, the
- * shape of a login name and the token signing key.
+ * commands): argon2id password hashes, the throttle of failed logins and the
+ * shape of a login name.
  *
  * Passwords are borrowed C strings; nothing here copies, logs or keeps one.
  * A hash is a crypto_pwhash_str string (argon2id, its limits inside).
@@ -56,13 +56,5 @@ int auth_pw_verify(const char *hash, const char *password);
 
 /* Was hash made with other limits than the configured ones? */
 int auth_pw_needs_rehash(const char *hash);
-
-/* The token signing key (crypto_sign secret key) of the shop at home: read
- * from home/keys/token.key (128 hex digits; '#' lines are comments). When
- * neither token.key nor token.pub exists, this makes the pair first
- * (token.key 0600, token.pub 0644, keys/ 0700). Stands in for proto/keys.c's
- * keys_token_secret until that lands. 0, or -1 with a sentence in err. */
-int auth_load_token_secret(const char *home, unsigned char sk[crypto_sign_SECRETKEYBYTES],
-                           char *err, size_t errlen);
 
 #endif

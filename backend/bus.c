@@ -2,6 +2,7 @@
  * bus.c - outbox, publisher and idempotent subscriptions.
  */
 #include "bus.h"
+#include "keys.h"
 #include "follow.h"
 #include "log.h"
 #include "zio.h"
@@ -23,6 +24,7 @@ struct bus {
     char actor[PROTO_MAX_ID + 1];
     void *ctx;
     const config_t *cfg;
+    const keys_t *keys;
     db_t *db;
     char publisher[32];
     void *pub;
@@ -48,11 +50,30 @@ static const char *SQL_POS_INIT = "INSERT OR IGNORE INTO bus_applied(publisher, 
 static const char *SQL_POS_SET =
     "UPDATE bus_applied SET seq = ?, applied = applied + ? WHERE publisher = ? AND seq = ?";
 
-bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
+/* The PUB socket, a CURVE server when there are keys. */
+static void *bind_pub(void *ctx, const keys_t *keys, const char *ep)
+{
+    int hwm = 100000;
+    zio_curve_t cv = {0};
+    if (keys)
+        keys_server(keys, &cv);
+    void *pub = zio_socket(ctx, ZMQ_PUB, 0);
+    if (!pub || zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        (keys && zio_curve_server(pub, &cv) != 0) || zio_bind(pub, ep) != 0) {
+        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        zio_close(&pub);
+    }
+    zio_curve_clear(&cv);
+    return pub;
+}
+
+bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher,
+               const keys_t *keys)
 {
     bus_t *bus = xcalloc(1, sizeof *bus);
     bus->ctx = ctx;
     bus->cfg = cfg;
+    bus->keys = keys;
     bus->db = db;
     snprintf(bus->publisher, sizeof bus->publisher, "%s", publisher);
     if (db_exec(db, SCHEMA) != 0)
@@ -60,13 +81,9 @@ bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher)
     char ep[512];
     if (config_endpoint(cfg, publisher, "pub", ep, sizeof ep) != 0)
         goto fail;
-    int hwm = 100000;
-    bus->pub = zio_socket(ctx, ZMQ_PUB, 0);
-    if (!bus->pub || zmq_setsockopt(bus->pub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
-        zio_bind(bus->pub, ep) != 0) {
-        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    bus->pub = bind_pub(ctx, keys, ep);
+    if (!bus->pub)
         goto fail;
-    }
     /* Events committed before this start are not sent live again: followers
      * see the heartbeat's sequence and fetch them. */
     bus->published = bus_last_seq(bus);
@@ -284,9 +301,11 @@ int bus_subscribe(bus_t *bus, const char *publisher, bus_handler_fn fn, void *ar
     if (bus->nsubs == MAX_SUBS)
         return -1;
     if (!bus->follow) {
+        /* Catch-up calls name the service whose key this process holds. */
         char caller[64];
-        snprintf(caller, sizeof caller, "system:%s", bus->publisher);
-        bus->follow = follow_new(bus->ctx, bus->cfg, caller, apply_run, bus);
+        const char *own = bus->keys ? keys_own_name(bus->keys) : "";
+        snprintf(caller, sizeof caller, "system:%s", own && *own ? own : bus->publisher);
+        bus->follow = follow_new(bus->ctx, bus->cfg, bus->keys, caller, apply_run, bus);
         if (!bus->follow)
             return -1;
     }

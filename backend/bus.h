@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "proto.h"
 
 typedef struct bus bus_t;
@@ -26,8 +27,11 @@ typedef struct bus bus_t;
  * Events the handler does not care about must return 0. */
 typedef int (*bus_handler_fn)(void *arg, const char *publisher, const json_t *event);
 
-/* Create the bus tables in db, bind the PUB socket. ctx, cfg, db borrowed. */
-bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher);
+/* Create the bus tables in db, bind the PUB socket: a CURVE server with the
+ * own pair of keys, whose subscriptions are CURVE clients with it (keys NULL:
+ * plain sockets, for tests only). ctx, cfg, db, keys borrowed. */
+bus_t *bus_new(void *ctx, const config_t *cfg, db_t *db, const char *publisher,
+               const keys_t *keys);
 void bus_destroy(bus_t **self_p);
 
 /* The outbox alone, for a request thread with its own connection: bus_emit

@@ -11,6 +11,7 @@
  * start checks that the two name the same services.
  */
 #include "config.h"
+#include "keys.h"
 #include "log.h"
 #include "service.h"
 
@@ -81,6 +82,19 @@ static int list_services(void)
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* The shop's public keys and this service's pair; NULL (said on stderr, the
+ * log) when they are missing: no endpoint, tcp:// least of all, is plain. */
+static keys_t *load_keys(const config_t *cfg, const char *name)
+{
+    char err[512];
+    keys_t *keys = keys_load(config_home(cfg), err, sizeof err);
+    if (keys && keys_load_own(keys, name, err, sizeof err) != 0)
+        keys_destroy(&keys);
+    if (!keys)
+        log_error("%s", err);   /* stderr: the log file, or the terminal */
+    return keys;
+}
+
 int main(int argc, char **argv)
 {
     if (defs_match_config() != 0)
@@ -130,7 +144,11 @@ int main(int argc, char **argv)
     int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(lock, 0) != 0 || write(lock, pid, (size_t)n) != n)
         log_warn("cannot write pid to %s", path);
-    int status = service_run(def, cfg);
+    int status = 1;
+    keys_t *keys = load_keys(cfg, def->name);
+    if (keys)
+        status = service_run(def, cfg, keys);
+    keys_destroy(&keys);
     if (ftruncate(lock, 0) != 0)
         log_warn("cannot clear %s", path);
     close(lock);

@@ -149,9 +149,9 @@ static int decode(request_t *r, proto_err_t *err)
  * nobody (authn.c). Never what the request claims. */
 static int authenticate(service_t *svc, request_t *r, proto_err_t *err)
 {
-    /* TODO(curve): the ZAP User-Id of r's connection. */
-    const char *peer = r->req.cred == CRED_SYSTEM ? r->req.credential : "";
-    if (authn_check(svc->sh->authn, &r->req, peer, err) != 0)
+    /* r->m.user_id: the service whose key the connection was authenticated
+     * with (ZAP, zap.c), "" for a terminal. */
+    if (authn_check(svc->sh->authn, &r->req, r->m.user_id, err) != 0)
         return err->status;
     return 0;
 }

@@ -19,6 +19,7 @@
  */
 #include "log.h"
 #include "service_int.h"
+#include "zap.h"
 
 #include <sodium.h>
 
@@ -56,6 +57,21 @@ db_t *service_db(service_t *svc) { return svc->db; }
 bus_t *service_bus(service_t *svc) { return svc->bus; }
 const config_t *service_config(service_t *svc) { return svc->cfg; }
 void *service_ctx(service_t *svc) { return svc->ctx; }
+const keys_t *service_keys(service_t *svc) { return svc->keys; }
+
+/* A ROUTER facing the world, a CURVE server with the service's pair. */
+static void *bind_server(service_t *svc, const char *ep)
+{
+    zio_curve_t cv;
+    keys_server(svc->keys, &cv);
+    void *s = zio_socket(svc->ctx, ZMQ_ROUTER, 1);
+    if (!s || zio_curve_server(s, &cv) != 0 || zio_bind(s, ep) != 0) {
+        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        zio_close(&s);
+    }
+    zio_curve_clear(&cv);
+    return s;
+}
 
 /* ---- the other threads ---- */
 
@@ -329,6 +345,7 @@ typedef struct {
     service_t background;
     int background_running;
     void *backend;
+    zap_t *zap;
     char path[4200];
     char req_ep[512];            /* where SERVICE.req is bound, for the log */
     const char *synchronous;
@@ -370,14 +387,16 @@ static int open_main(runtime_t *rt, const svc_def_t *def)
         log_error("zmq_ctx_new: %s", zmq_strerror(errno));
         return -1;
     }
-    svc->bus = bus_new(svc->ctx, svc->cfg, svc->db, def->name);
+    /* The ZAP handler first: libzmq asks it about every CURVE client. */
+    rt->zap = zap_start(svc->ctx, svc->keys);
+    if (!rt->zap)
+        return -1;
+    svc->bus = bus_new(svc->ctx, svc->cfg, svc->db, def->name, svc->keys);
     if (!svc->bus || config_endpoint(svc->cfg, def->name, "req", ep, sizeof ep) != 0)
         return -1;
-    svc->sock = zio_socket(svc->ctx, ZMQ_ROUTER, 1);
-    if (!svc->sock || zio_bind(svc->sock, ep) != 0) {
-        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    svc->sock = bind_server(svc, ep);
+    if (!svc->sock)
         return -1;
-    }
     snprintf(rt->req_ep, sizeof rt->req_ep, "%s", ep);
     snprintf(ep, sizeof ep, "inproc://%s-threads", def->name);
     rt->backend = zio_socket(svc->ctx, ZMQ_ROUTER, 0);
@@ -391,8 +410,8 @@ static int open_main(runtime_t *rt, const svc_def_t *def)
 static service_t thread_view(runtime_t *rt, int index, sock_kind_t kind)
 {
     service_t *m = &rt->main;
-    return (service_t){.def = m->def, .cfg = m->cfg, .ctx = m->ctx, .sh = m->sh,
-                       .index = index, .kind = kind};
+    return (service_t){.def = m->def, .cfg = m->cfg, .keys = m->keys, .ctx = m->ctx,
+                       .sh = m->sh, .index = index, .kind = kind};
 }
 
 static int start_sync(runtime_t *rt)
@@ -402,11 +421,9 @@ static int start_sync(runtime_t *rt)
     *s = thread_view(rt, -2, SOCK_SYNC);
     if (thread_db(rt, s, 1) != 0 || config_endpoint(s->cfg, s->def->name, "sync", ep, sizeof ep) != 0)
         return -1;
-    s->sock = zio_socket(s->ctx, ZMQ_ROUTER, 1);
-    if (!s->sock || zio_bind(s->sock, ep) != 0) {
-        log_error("cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+    s->sock = bind_server(s, ep);
+    if (!s->sock)
         return -1;
-    }
     /* The socket moves to the thread; pthread_create is the memory barrier
      * ZeroMQ asks for when a socket changes threads. */
     if (pthread_create(&s->thread, NULL, sync_main, s) != 0) {
@@ -475,36 +492,18 @@ static void stop_all(runtime_t *rt)
     zio_close(&rt->backend);
     zio_close(&svc->sock);
     bus_destroy(&svc->bus);
+    zap_stop(&rt->zap);
     if (svc->ctx && zmq_ctx_term(svc->ctx) != 0)
         log_warn("zmq_ctx_term: %s", zmq_strerror(errno));
     db_destroy(&svc->db);
     authn_destroy(&svc->sh->authn);
 }
 
-/* TODO(curve): keys_token_public. The auth service's token public key. */
-static int token_public_key(const config_t *cfg, unsigned char *pk)
-{
-    char path[512], hex[2 * crypto_sign_PUBLICKEYBYTES + 2];
-    if (snprintf(path, sizeof path, "%s/keys/token.pub", config_home(cfg)) >= (int)sizeof path)
-        return -1;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(hex, 1, sizeof hex - 1, f);
-    fclose(f);
-    hex[n] = '\0';
-    size_t len = 0;
-    return sodium_hex2bin(pk, crypto_sign_PUBLICKEYBYTES, hex, n, "\n", &len, NULL) == 0 &&
-                   len == crypto_sign_PUBLICKEYBYTES
-               ? 0
-               : -1;
-}
-
 static int start_authn(runtime_t *rt)
 {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
     service_t *svc = &rt->main;
-    if (token_public_key(svc->cfg, pk) != 0) {
+    if (keys_token_public(svc->keys, pk) != 0) {
         log_error("no token public key in %s/keys: run counter setup", config_home(svc->cfg));
         return -1;
     }
@@ -522,13 +521,13 @@ int service_session_ended(service_t *svc, const char *sid, long long expires)
     return authn_store(svc->sh->authn, svc->db, sid, expires);
 }
 
-int service_run(const svc_def_t *def, config_t *cfg)
+int service_run(const svc_def_t *def, config_t *cfg, const keys_t *keys)
 {
     static shared_t sh;
     static runtime_t rt;
     int status = 1;
     sh.started_ms = proto_mono_ms();
-    rt.main = (service_t){.def = def, .cfg = cfg, .sh = &sh, .kind = SOCK_REQ};
+    rt.main = (service_t){.def = def, .cfg = cfg, .keys = keys, .sh = &sh, .kind = SOCK_REQ};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

@@ -24,6 +24,7 @@
 #include "bus.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "proto.h"
 
 typedef struct service service_t;
@@ -75,9 +76,14 @@ db_t *service_db(service_t *svc);
 bus_t *service_bus(service_t *svc);
 const config_t *service_config(service_t *svc);
 void *service_ctx(service_t *svc);
+/* The shop's public keys and this service's own pair (for calls to other
+ * services: keys_client). */
+const keys_t *service_keys(service_t *svc);
 
-/* Run def until SIGTERM/SIGINT. Returns the process exit status. */
-int service_run(const svc_def_t *def, config_t *cfg);
+/* Run def until SIGTERM/SIGINT. keys (borrowed) holds def's own pair: every
+ * socket facing the world is a CURVE server with it, behind a ZAP handler
+ * (zap.h). Returns the process exit status. */
+int service_run(const svc_def_t *def, config_t *cfg, const keys_t *keys);
 
 /* Services of this binary (svc_*.c). */
 extern const svc_def_t svc_auth;

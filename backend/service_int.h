@@ -39,6 +39,7 @@ typedef enum {
 struct service {
     const svc_def_t *def;
     config_t *cfg;
+    const keys_t *keys; /* the shop's public keys and this service's pair */
     void *ctx;
     void *sock;        /* where this thread's replies go */
     db_t *db;

@@ -798,8 +798,13 @@ static int thread_start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
     char ep[512];
+    zio_curve_t cv;
     if (config_endpoint(cfg, "customer", "req", ep, sizeof ep) != 0 ||
-        !(customers = client_new(service_ctx(svc), ep)))
+        keys_client(service_keys(svc), "customer", &cv) != 0)
+        return -1;
+    customers = client_new(service_ctx(svc), ep, &cv);
+    zio_curve_clear(&cv);
+    if (!customers)
         return -1;
     client_set_caller(customers, "system:auth");
     client_set_timeout(customers, (int)config_int(cfg, "auth.call_timeout_ms"), 2);
@@ -831,14 +836,14 @@ static void be_nice(const config_t *cfg)
 static int start(service_t *svc)
 {
     const config_t *cfg = service_config(svc);
-    char err[512];
     main_thread = pthread_self();
     throttle = auth_throttle_from(cfg);
     token_ttl_s = config_int(cfg, "auth.token_ttl_s");
     password_min = config_int(cfg, "auth.password_min");
     be_nice(cfg);
-    if (auth_load_token_secret(config_home(cfg), token_sk, err, sizeof err) != 0) {
-        log_error("%s", err);
+    if (keys_token_secret(service_keys(svc), token_sk) != 0) {
+        log_error("cannot read the token signing key in %s/keys (run counter setup)",
+                  config_home(cfg));
         return -1;
     }
     if (auth_pw_configure(cfg) != 0 || thread_start(svc) != 0)

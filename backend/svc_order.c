@@ -244,7 +244,11 @@ static client_t *connect_to(service_t *svc, const char *service, int timeout_ms,
     char ep[512];
     if (config_endpoint(service_config(svc), service, "req", ep, sizeof ep) != 0)
         return NULL;
-    client_t *c = client_new(service_ctx(svc), ep);
+    zio_curve_t cv;
+    if (keys_client(service_keys(svc), service, &cv) != 0)
+        return NULL;
+    client_t *c = client_new(service_ctx(svc), ep, &cv);
+    zio_curve_clear(&cv);
     if (c) {
         client_set_caller(c, "system:order");
         client_set_timeout(c, timeout_ms, attempts);

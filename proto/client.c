@@ -18,6 +18,8 @@ struct client {
     char caller[PROTO_MAX_CRED + 8];   /* the credential frame */
     int timeout_ms;
     int attempts;
+    int curve_on;
+    zio_curve_t curve;
 };
 
 /* For ipc:// endpoints with a path: wait up to ms for the socket file. A
@@ -43,25 +45,30 @@ static int reconnect(client_t *c)
     c->sock = zio_socket(c->ctx, ZMQ_REQ, 0);
     if (!c->sock)
         return -1;
-    if (zmq_connect(c->sock, c->endpoint) != 0) {
+    if ((c->curve_on && zio_curve_client(c->sock, &c->curve) != 0) ||
+        zmq_connect(c->sock, c->endpoint) != 0) {
         zio_close(&c->sock);
         return -1;
     }
     return 0;
 }
 
-client_t *client_new(void *ctx, const char *endpoint)
+client_t *client_new(void *ctx, const char *endpoint, const zio_curve_t *curve)
 {
     client_t *c = calloc(1, sizeof *c);
     if (!c)
         proto_oom();
     c->ctx = ctx;
+    if (curve) {
+        c->curve = *curve;
+        c->curve_on = 1;
+    }
     snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     snprintf(c->caller, sizeof c->caller, "-");
     c->timeout_ms = 1000;
     c->attempts = 2;
     if (reconnect(c) != 0) {
-        free(c);
+        client_destroy(&c);
         return NULL;
     }
     return c;
@@ -69,10 +76,12 @@ client_t *client_new(void *ctx, const char *endpoint)
 
 void client_destroy(client_t **self_p)
 {
-    if (!self_p || !*self_p)
+    client_t *c = self_p ? *self_p : NULL;
+    if (!c)
         return;
-    zio_close(&(*self_p)->sock);
-    free(*self_p);
+    zio_close(&c->sock);
+    zio_curve_clear(&c->curve);
+    free(c);
     *self_p = NULL;
 }
 

@@ -10,11 +10,15 @@
 #define CLIENT_H
 
 #include "proto.h"
+#include "zio.h"
 
 typedef struct client client_t;
 
-/* ctx is borrowed and must outlive the client. */
-client_t *client_new(void *ctx, const char *endpoint);
+/* ctx is borrowed and must outlive the client. curve (copied): the CURVE
+ * client settings (keys_client() makes them: the server's public key and this
+ * process's pair), used on every connect; NULL: a plain socket, which a
+ * worker never answers (tests only). */
+client_t *client_new(void *ctx, const char *endpoint, const zio_curve_t *curve);
 void client_destroy(client_t **self_p);
 
 /* Each attempt waits timeout_ms for the reply; attempts >= 1. */

@@ -3,6 +3,7 @@
  */
 #include "follow.h"
 #include "client.h"
+#include "keys.h"
 #include "zio.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ typedef struct {
 struct follow {
     void *ctx;
     const config_t *cfg;
+    const keys_t *keys;
     void *sub;
     char caller[PROTO_MAX_CRED + 8];   /* the credential frame */
     follow_apply_fn fn;
@@ -35,14 +37,15 @@ struct follow {
     feed_t feeds[FOLLOW_MAX];
 };
 
-follow_t *follow_new(void *ctx, const config_t *cfg, const char *caller, follow_apply_fn fn,
-                     void *arg)
+follow_t *follow_new(void *ctx, const config_t *cfg, const keys_t *keys, const char *caller,
+                     follow_apply_fn fn, void *arg)
 {
     follow_t *f = calloc(1, sizeof *f);
     if (!f)
         proto_oom();
     f->ctx = ctx;
     f->cfg = cfg;
+    f->keys = keys;
     f->fn = fn;
     f->arg = arg;
     snprintf(f->caller, sizeof f->caller, "%s", caller);
@@ -86,15 +89,23 @@ int follow_add(follow_t *f, const char *publisher, long long position)
     snprintf(fd->publisher, sizeof fd->publisher, "%s", publisher);
     fd->applied = position;
     fd->latest = position;
-    fd->client = client_new(f->ctx, req_ep);
-    if (!fd->client)
+    /* Both links are CURVE clients of the publisher (the SUB socket takes
+     * the server key in force at each connect). */
+    zio_curve_t cv = {0};
+    if (f->keys && keys_client(f->keys, publisher, &cv) != 0)
         return -1;
-    client_set_caller(fd->client, f->caller);
-    client_set_timeout(fd->client, 2000, 1);
-    if (zmq_connect(f->sub, pub_ep) != 0) {
+    fd->client = client_new(f->ctx, req_ep, f->keys ? &cv : NULL);
+    int rc = fd->client && (!f->keys || zio_curve_client(f->sub, &cv) == 0) &&
+                     zmq_connect(f->sub, pub_ep) == 0
+                 ? 0
+                 : -1;
+    zio_curve_clear(&cv);
+    if (rc != 0) {
         client_destroy(&fd->client);
         return -1;
     }
+    client_set_caller(fd->client, f->caller);
+    client_set_timeout(fd->client, 2000, 1);
     f->nfeeds++;
     return 0;
 }

@@ -16,6 +16,7 @@
 #define FOLLOW_H
 
 #include "config.h"
+#include "keys.h"
 #include "proto.h"
 
 typedef struct follow follow_t;
@@ -25,9 +26,11 @@ typedef struct follow follow_t;
  * -1 when none was (the position stays; the run is offered again later). */
 typedef int (*follow_apply_fn)(void *arg, const char *publisher, const json_t *events);
 
-/* ctx and cfg are borrowed. caller is the identity used for catch-up calls. */
-follow_t *follow_new(void *ctx, const config_t *cfg, const char *caller, follow_apply_fn fn,
-                     void *arg);
+/* ctx, cfg and keys are borrowed. Every link is a CURVE client of the
+ * publisher with the process's own pair of keys (keys NULL: plain sockets,
+ * for tests only). caller is the identity used for catch-up calls. */
+follow_t *follow_new(void *ctx, const config_t *cfg, const keys_t *keys, const char *caller,
+                     follow_apply_fn fn, void *arg);
 void follow_destroy(follow_t **self_p);
 
 /* Follow publisher from position (the last sequence already applied). */

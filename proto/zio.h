@@ -18,7 +18,29 @@ typedef struct {
     proto_frame_t frame[ZIO_MAX_FRAMES];
     size_t n;          /* frames kept */
     size_t total;      /* frames received, may exceed n (the rest were dropped) */
+    char user_id[32];  /* the ZAP User-Id of the connection it came from: the
+                        * service whose key the peer proved (backend/zap.c);
+                        * "" for a terminal, a plain or an inproc peer */
 } zio_msgs_t;
+
+/* CURVE settings of one socket: Z85 keys (40 characters and a NUL). A
+ * server socket uses pub/sec as its own pair (server is ignored); a client
+ * socket uses pub/sec as its own pair and server as the server's public key.
+ * sec is secret: zio_curve_clear() wipes it. */
+typedef struct {
+    char server[41];
+    char pub[41];
+    char sec[41];
+} zio_curve_t;
+
+/* A CURVE server: ZMQ_CURVE_SERVER, its secret key, ZAP domain "counter"
+ * (so the process's ZAP handler, backend/zap.c, names each client). Set
+ * before bind. Returns 0 or -1 with errno. */
+int zio_curve_server(void *sock, const zio_curve_t *c);
+/* A CURVE client of c->server. Set before connect (each connect takes the
+ * options in force then). Returns 0 or -1 with errno. */
+int zio_curve_client(void *sock, const zio_curve_t *c);
+void zio_curve_clear(zio_curve_t *c);
 
 /* Receive one whole multipart message (flags: 0 or ZMQ_DONTWAIT).
  * Returns 0, or -1 with errno (EAGAIN, EINTR, ...). */

@@ -359,6 +359,11 @@ lock_pid() {
 }
 
 backend_start() {   # [SERVICE]
+    # Nothing is answered without a session, and sessions come from the auth
+    # service: a test that starts services one by one gets auth first.
+    if [ $# -gt 0 ] && [ "$1" != auth ] && ! is_running auth; then
+        backend_start auth || return 1
+    fi
     run counter backend start "$@"
     if [ "$RUN_RC" -ne 0 ]; then
         fail "counter backend start $*: exit status $RUN_RC, expected 0"

@@ -5,6 +5,7 @@
  * kept in the session file, or printed only when --print-token asks for it.
  */
 #include "cli.h"
+#include "keys.h"
 #include "output.h"
 #include "session.h"
 #include "token.h"
@@ -240,6 +241,14 @@ static int cmd_setup(cli_t *cli, int argc, char **argv)
         if (rc != EXIT_OKAY)
             return rc;
     }
+    /* auth.setup is the system's: this terminal proves it is the shop's
+     * operator with the operator's key pair (keys/counter.key), which only
+     * the shop's own Unix user can read. */
+    char err[512];
+    if (!cli_keys(cli) || keys_load_own(cli->keys, KEYS_OPERATOR, err, sizeof err) != 0) {
+        fprintf(stderr, "counter: setup needs the operator's key: %s\n", cli->keys ? err : "");
+        return EXIT_USAGE;
+    }
     const char *pw[] = {"password", NULL}, *prompts[] = {"The first manager's password: ", NULL};
     json_t *body = body_for("auth.setup", &o, 0, pw, prompts), *res;
     if (!body)
@@ -249,7 +258,7 @@ static int cmd_setup(cli_t *cli, int argc, char **argv)
     const char *login = jstr(body, "login");
     char who[80];
     snprintf(who, sizeof who, "%s", login);
-    int rc = call_auth(cli, "auth.setup", body, &res, "system:counter");
+    int rc = call_auth(cli, "auth.setup", body, &res, "system:" KEYS_OPERATOR);
     if (rc != EXIT_OKAY)
         return rc;
     rc = took_session(cli, &o, res);

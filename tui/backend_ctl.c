@@ -119,7 +119,11 @@ static int health_ok(cli_t *cli, const char *service, pid_t pid)
     char ep[512];
     if (config_endpoint(cli->cfg, service, "req", ep, sizeof ep) != 0)
         return 0;
-    client_t *c = client_new(cli_ctx(cli), ep);
+    zio_curve_t cv;
+    if (cli_curve(cli, service, &cv) != 0)
+        return 0;
+    client_t *c = client_new(cli_ctx(cli), ep, &cv);
+    zio_curve_clear(&cv);
     if (!c)
         return 0;
     client_set_timeout(c, 300, 1);
@@ -162,45 +166,18 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* TODO(curve): keys_ensure. The token signing pair, made once. */
-static int token_keys(const config_t *cfg)
-{
-    char dir[512], sk_path[600], pk_path[600];
-    snprintf(dir, sizeof dir, "%s/keys", config_home(cfg));
-    snprintf(sk_path, sizeof sk_path, "%s/token.key", dir);
-    snprintf(pk_path, sizeof pk_path, "%s/token.pub", dir);
-    if (access(pk_path, F_OK) == 0)
-        return 0;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return -1;
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-    char hex[2 * crypto_sign_SECRETKEYBYTES + 1];
-    if (crypto_sign_keypair(pk, sk) != 0)
-        return -1;
-    int fd = open(sk_path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    sodium_bin2hex(hex, sizeof hex, sk, sizeof sk);
-    int ok = fd >= 0 && write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex);
-    if (fd >= 0)
-        close(fd);
-    sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
-    fd = open(pk_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    ok = ok && fd >= 0 && write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex);
-    if (fd >= 0)
-        close(fd);
-    sodium_memzero(sk, sizeof sk);
-    sodium_memzero(hex, sizeof hex);
-    return ok ? 0 : -1;
-}
-
 static int start(cli_t *cli, const char *only)
 {
-    if (token_keys(cli->cfg) != 0) {
-        fprintf(stderr, "counter: cannot make the shop's keys in %s/keys\n", config_home(cli->cfg));
-        return EXIT_USAGE;
-    }
     const char *started[16];
     pid_t pids[16];
     int n = 0, rc = EXIT_OKAY;
+    /* A shop started without `counter setup` gets its keys here; existing
+     * ones are kept (and refused when others may read them). */
+    char err[512];
+    if (keys_ensure(config_home(cli->cfg), err, sizeof err) != 0) {
+        fprintf(stderr, "counter: %s\n", err);
+        return EXIT_UNREACHABLE;
+    }
     for (int i = 0; config_services[i]; i++) {
         const char *s = config_services[i];
         if (only && strcmp(only, s) != 0)

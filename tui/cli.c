@@ -84,6 +84,7 @@ void cli_usage(FILE *out)
           "  status                               health of every worker\n"
           "  config                               the settings of counter.conf\n"
           "  backend start|stop|restart [SERVICE]\n"
+          "  keys list | keys export DIR [SERVICE...] the public keys (and SERVICE's pair)\n"
           "  batch FILE|- [--keep-going]          one command per line\n"
           "\n"
           "Exit status: 0 ok, 1 the backend answered an error, 2 usage error,\n"
@@ -108,6 +109,13 @@ void cli_close(cli_t *cli)
     if (cli->ctx && zmq_ctx_term(cli->ctx) != 0)
         fprintf(stderr, "counter: zmq_ctx_term: %s\n", zmq_strerror(errno));
     cli->ctx = NULL;
+    keys_destroy(&cli->keys);
+}
+
+static void say_unreachable(const char *service)
+{
+    fprintf(stderr, "counter: the %s service is unreachable (is the backend running? "
+                    "try: counter backend start)\n", service);
 }
 
 /* Call cmd on its service. Returns an exit status; on success *out is the
@@ -121,7 +129,15 @@ int cli_call_as(cli_t *cli, const char *service, const char *cmd, const json_t *
         fprintf(stderr, "counter: bad endpoint for %s\n", service);
         return EXIT_USAGE;
     }
-    client_t *c = client_new(cli_ctx(cli), ep);
+    /* Without keys (a shop never started) no worker can answer either. */
+    zio_curve_t cv;
+    if (cli_curve(cli, service, &cv) != 0) {
+        if (!quiet)
+            say_unreachable(service);
+        return EXIT_UNREACHABLE;
+    }
+    client_t *c = client_new(cli_ctx(cli), ep, &cv);
+    zio_curve_clear(&cv);
     if (!c) {
         fprintf(stderr, "counter: cannot connect to %s: %s\n", ep, zmq_strerror(zmq_errno()));
         return EXIT_UNREACHABLE;
@@ -134,8 +150,7 @@ int cli_call_as(cli_t *cli, const char *service, const char *cmd, const json_t *
     client_destroy(&c);
     if (rc != 0) {
         if (!quiet)
-            fprintf(stderr, "counter: the %s service is unreachable (is the backend running? "
-                            "try: counter backend start)\n", service);
+            say_unreachable(service);
         return err.status == ERR_UNAVAILABLE ? EXIT_UNREACHABLE : EXIT_BACKEND;
     }
     if (rep.status != ERR_OK) {
@@ -335,7 +350,9 @@ static int cmd_events(cli_t *cli, int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    follow_t *f = follow_new(cli_ctx(cli), cli->cfg, cli->credential, print_run, NULL);
+    const keys_t *keys = cli_keys(cli);
+    follow_t *f = keys ? follow_new(cli_ctx(cli), cli->cfg, keys, cli->credential, print_run, NULL)
+                       : NULL;
     if (!f)
         return EXIT_UNREACHABLE;
     for (int i = 0; config_services[i]; i++)
@@ -489,6 +506,8 @@ int cli_run(cli_t *cli, int argc, char **argv)
         return argc == 1 ? cmd_status(cli) : (cli_usage(stderr), EXIT_USAGE);
     if (strcmp(w, "events") == 0)
         return cmd_events(cli, argc, argv);
+    if (strcmp(w, "keys") == 0)
+        return cmd_keys(cli, argc, argv);
     if (strcmp(w, "backend") == 0)
         return backend_ctl(cli, argc, argv);
     if (strcmp(w, "batch") == 0)

@@ -8,6 +8,7 @@
 #define CLI_H
 
 #include "config.h"
+#include "keys.h"
 
 #include <jansson.h>
 
@@ -18,6 +19,7 @@ enum { EXIT_OKAY = 0, EXIT_BACKEND = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 typedef struct {
     config_t *cfg;
     void *ctx;            /* created on first use (after any backend start) */
+    keys_t *keys;         /* loaded on first use (cli_keys), with an ephemeral pair */
     int json;             /* JSON lines instead of tables */
     int in_batch;
     int timeout_ms;       /* per attempt */
@@ -48,6 +50,13 @@ int cli_config(cli_t *cli, int argc);
 
 /* audit.c: `counter audit [--wait SECONDS]`. */
 int cmd_audit(cli_t *cli, int argc, char **argv);
+
+/* keys_cmd.c: `counter keys export|list`; the shop's keys loaded on first
+ * use (NULL, said on stderr, when they are missing) and the CURVE settings
+ * for a call to service (0, or -1 said on stderr). */
+int cmd_keys(cli_t *cli, int argc, char **argv);
+const keys_t *cli_keys(cli_t *cli);
+int cli_curve(cli_t *cli, const char *service, zio_curve_t *out);
 
 /* backend_ctl.c: `counter backend start|stop|restart|status [SERVICE]`. */
 int backend_ctl(cli_t *cli, int argc, char **argv);

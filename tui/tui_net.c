@@ -202,23 +202,33 @@ int net_call_as(app_t *app, const char *cmd, json_t *body, json_t **out, proto_e
 
 /* ---- health probes ------------------------------------------------------------- */
 
+/* Service s's request endpoint (512 bytes) and CURVE client settings. */
+static int link_to(app_t *app, int s, char *ep, zio_curve_t *cv)
+{
+    return config_endpoint(app->cfg, config_services[s], "req", ep, 512) == 0 &&
+                   cli_curve(app->cli, config_services[s], cv) == 0
+               ? 0
+               : -1;
+}
+
 static int probe_open(app_t *app, int s)
 {
     svc_link_t *l = &app->svc[s];
     char ep[512];
-    if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
+    zio_curve_t cv;
+    if (link_to(app, s, ep, &cv) != 0)
         return -1;
     l->probe = zio_socket(app->ctx, ZMQ_DEALER, 1);
-    if (!l->probe)
-        return -1;
     l->probe_opened = proto_mono_ms();
     int one = 1;
-    if (zmq_setsockopt(l->probe, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
-        zmq_connect(l->probe, ep) != 0) {
+    int rc = l->probe && zmq_setsockopt(l->probe, ZMQ_IMMEDIATE, &one, sizeof one) == 0 &&
+                     zio_curve_client(l->probe, &cv) == 0 && zmq_connect(l->probe, ep) == 0
+                 ? 0
+                 : -1;
+    zio_curve_clear(&cv);
+    if (rc != 0)
         zio_close(&l->probe);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static void probe_close(svc_link_t *l)
@@ -468,7 +478,8 @@ static void follow_ensure(app_t *app, long long now)
         last[p] = jint(res, "last_seq");
         json_decref(res);
     }
-    app->follow = follow_new(app->ctx, app->cfg, app->caller, on_events, app);
+    const keys_t *keys = cli_keys(app->cli);
+    app->follow = keys ? follow_new(app->ctx, app->cfg, keys, app->caller, on_events, app) : NULL;
     if (!app->follow)
         return;
     for (int p = 0; p < app->nsvc; p++) {
@@ -724,9 +735,11 @@ int net_init(app_t *app)
     app->probe_ms = (int)config_int(app->cfg, "tui.probe_ms");
     for (int s = 0; s < app->nsvc; s++) {
         char ep[512];
-        if (config_endpoint(app->cfg, config_services[s], "req", ep, sizeof ep) != 0)
+        zio_curve_t cv;
+        if (link_to(app, s, ep, &cv) != 0)
             return -1;
-        app->svc[s].client = client_new(app->ctx, ep);
+        app->svc[s].client = client_new(app->ctx, ep, &cv);
+        zio_curve_clear(&cv);
         if (!app->svc[s].client)
             return -1;
         app->svc[s].up = -1;

@@ -1,7 +1,8 @@
 /*
- * fuzz_proto - libFuzzer target for the CTR/1 decoder: proto_req_decode,
- * proto_validate, proto_rep_decode, and the small parsers that see outside
- * input (proto_set_kv, proto_caller_parse, proto_status_from_name,
+ * fuzz_proto - libFuzzer target for the CTR/2 decoder: proto_req_decode
+ * (with its credential frame), proto_validate, proto_rep_decode, and the
+ * small parsers that see outside input (proto_set_kv, proto_caller_parse,
+ * proto_subject_ok, proto_role_from_name, proto_status_from_name,
  * proto_event_check). Built and run by `make fuzz` (clang, ASan + UBSan).
  *
  * Input format: frames separated by the byte 0x1e (ASCII record separator),
@@ -18,8 +19,10 @@
  * (proto_err_body), as the services do. Beyond "does not crash", the target
  * aborts when a documented contract breaks: decoders return 0 or -1; every
  * refusal is bad_request naming one of the frames; a refused request holds
- * no body; a validated body is an object that validates again to the same
- * object.
+ * no body; an accepted request's credential is "-" (nothing kept), a token or
+ * a service name (kept), and decoding leaves the caller to the worker's
+ * authenticate step; a validated body is an object that validates again to
+ * the same object.
  */
 #include "proto.h"
 
@@ -60,8 +63,8 @@ static size_t ncommands(void)
 
 static int decode_field_known(const char *field)
 {
-    static const char *const fields[] = {"frames", "version", "command", "request_id", "caller",
-                                         "body"};
+    static const char *const fields[] = {"frames", "version", "command", "request_id",
+                                         "credential", "body"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (strcmp(field, fields[i]) == 0)
             return 1;
@@ -135,9 +138,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&err, 0, sizeof err);
     int rc = proto_req_decode(n ? f : NULL, n, &req, &err);
     if (rc == 0) {
-        if (!json_is_object(req.body) || !req.command[0] || !req.request_id[0] ||
-            !req.caller.subject[0] || strcmp(proto_role_name(req.caller.role), "?") == 0)
+        if (!json_is_object(req.body) || !req.command[0] || !req.request_id[0])
             fail("proto_req_decode accepted an incomplete request");
+        if (req.cred == CRED_NONE ? req.credential[0] != '\0'
+                                  : (req.cred != CRED_TOKEN && req.cred != CRED_SYSTEM) ||
+                                        !req.credential[0])
+            fail("proto_req_decode accepted a credential that is not -, a token or a service");
+        if (req.cred == CRED_SYSTEM && !proto_subject_ok(ROLE_SYSTEM, req.credential))
+            fail("proto_req_decode accepted system: with a name that is no subject");
+        if (req.caller_raw[0] || req.caller.role || req.caller.subject[0] || req.session[0])
+            fail("proto_req_decode filled the caller (the worker's authenticate step does)");
         const proto_cmd_t *cmd = proto_cmd_find(req.command);
         if (cmd) {
             check_validate(cmd, req.body);
@@ -185,7 +195,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("proto_set_kv accepted the same key twice");
         json_decref(body);
         proto_caller_t who;
-        (void)proto_caller_parse(s, &who);
+        if (proto_caller_parse(s, &who) == 0 &&
+            (proto_role_from_name(proto_role_name(who.role)) != who.role ||
+             !proto_subject_ok(who.role, who.subject)))
+            fail("proto_caller_parse accepted a caller its role and subject checks refuse");
+        (void)proto_role_from_name(s);
+        (void)proto_subject_ok(ROLE_CUSTOMER, s);
+        (void)proto_subject_ok(ROLE_MANAGER, s);
         int st = proto_status_from_name(s);
         if (st >= 0 && strcmp(proto_status_name((proto_status_t)st), s) != 0)
             fail("proto_status_from_name and proto_status_name disagree");

@@ -29,9 +29,11 @@ start || die "the backend does not start"
 
 # call SERVICE COMMAND CREDENTIAL BODY [REQUEST_ID]: one request; the reply's
 # status in ST, its body in RB.
+# (system:NAME is believed only from a connection with NAME's key: --key.)
 call() {
-    local rid=${5:-r$RANDOM$RANDOM}
-    run rawsend -t $((5000 * TIME_SCALE)) "$1" CTR2 "$2" "$rid" "$3" "$4"
+    local rid=${5:-r$RANDOM$RANDOM} key=()
+    case $3 in system:*) key=(--key "${3#system:}") ;; esac
+    run rawsend -t $((5000 * TIME_SCALE)) "${key[@]}" "$1" CTR2 "$2" "$rid" "$3" "$4"
     ST=$(printf '%s\n' "$RUN_OUT" | sed -n 3p)
     RB=$(printf '%s\n' "$RUN_OUT" | sed -n 4p)
 }

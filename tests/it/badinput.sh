@@ -27,6 +27,10 @@ snapshot() {   # DIR: everything a bad request must not change
         echo "$s $(lock_pid $s)"
     done >"$1/pids.txt"
 }
+# The sessions the checks use are made (accounts, logins) before it.
+cred manager:test >/dev/null && cred customer:1 >/dev/null || fail "cannot log in the test's callers"
+wait_for 10 "every worker has applied the logins' events" sh -c \
+    '"$COUNTER_BIN" --json status | jq -s -e "map(.lag // 0) | add == 0" >/dev/null'
 snapshot "$SCRATCH/before"
 [ -s "$SCRATCH/before/db.txt" ] || fail "the database dump is empty"
 

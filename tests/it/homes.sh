@@ -19,10 +19,16 @@ in_shop() {   # HOME CMD...: run a command against another shop
 for h in "$A" "$B" "$C"; do
     run in_shop "$h" counter backend start
     assert_eq "$RUN_RC" 0 "backend start in ${h#"$TEST_HOME"}/" || { show "stderr" "$RUN_ERR"; }
+    # Each shop has its own keys, accounts and session.
+    run in_shop "$h" "$COUNTER_BIN" setup login=admin --password-file "$TEST_PW"
+    assert_eq "$RUN_RC" 0 "setup of ${h#"$TEST_HOME"}/ (its first manager)" || show "stderr" "$RUN_ERR"
 done
+nservices=$("$COUNTERD" --list | wc -l)
 for h in "$B" "$C"; do
-    assert_eq "$(ls "$h"/run/*.req 2>/dev/null | wc -l)" 6 "a socket file per service in ${h#"$TEST_HOME"}/run/"
+    assert_eq "$(ls "$h"/run/*.req 2>/dev/null | wc -l)" "$nservices" "a socket file per service in ${h#"$TEST_HOME"}/run/"
 done
+run in_shop "$B" env COUNTER_TOKEN="$(cat "$C/session")" "$COUNTER_BIN" foods list
+assert_eq "$RUN_RC" 1 "shop C's session is refused by shop B (another shop's token key)"
 
 assert_rc 0 "A: add pizza" in_shop "$A" counter foods add name=pizza stock=1 price=100
 assert_rc 0 "B: add lee" in_shop "$B" counter customers add name=lee
@@ -37,9 +43,10 @@ assert_eq "$(names "$C" foods)/$(names "$C" customers)" "meat,soup/" "shop C has
 for h in "$A" "$B" "$C"; do
     COUNTER_HOME=$h wait_for 10 "the view of ${h#"$TEST_HOME"}/ has caught up" view_caught_up
 done
-assert_eq "$(in_shop "$C" counter events --from-beginning | jq -r .eventType | paste -sd, -)" \
+shop_events() { in_shop "$1" counter events --from-beginning | jq -r 'select(.publisher != "auth") | .eventType' | paste -sd, -; }
+assert_eq "$(shop_events "$C")" \
     "FoodRegistered,FoodRegistered" "shop C's events are its own"
-assert_eq "$(in_shop "$B" counter events --from-beginning | jq -r .eventType | paste -sd, -)" \
+assert_eq "$(shop_events "$B")" \
     "CustomerRegistered" "shop B's events are its own"
 for h in "$A" "$B" "$C"; do
     [ -s "$h/data/catalog.db" ] && [ -s "$h/log/catalog.log" ] &&

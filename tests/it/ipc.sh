@@ -34,10 +34,11 @@ mkdir -p "$TEST_HOME/abs" && cp "$SCRATCH/abstract.conf" "$TEST_HOME/abs/counter
 COUNTER_HOME=$TEST_HOME/abs assert_error 2 "catalog\.req' may not be an abstract-namespace socket" \
     "catalog.req = ipc://@... in counter.conf" counter foods list
 # The endpoints set explicitly, a deep home works.
-for s in customer catalog payment delivery order view; do
+for s in $("$COUNTERD" --list); do
     for k in req pub sync; do echo "$s.$k = ipc://$TEST_HOME/s/$s.$k"; done
 done >"$deep/counter.conf"
 mkdir -p "$TEST_HOME/s"
+COUNTER_HOME=$deep backend_start auth    # (and its first manager: foods list needs a session)
 COUNTER_HOME=$deep backend_start catalog
 COUNTER_HOME=$deep assert_rc 0 "the deep home with explicit endpoints answers" counter foods list
 COUNTER_HOME=$deep backend_stop
@@ -55,6 +56,7 @@ assert_no_match "$RUN_OUT" "catalog +started" "it does not say catalog started"
 is_stopped catalog && ok "no catalog worker of this shop runs" || fail "a catalog worker runs beside the squatter"
 COUNTER_HOME=$squat backend_stop
 # With the squatter gone, the stale socket file is no obstacle.
+backend_start auth
 backend_start catalog
 assert_rc 0 "catalog answers once the squatter left" counter foods list
 

@@ -12,7 +12,7 @@ orders place customer=1 food=1 qty=1
 orders place customer=1 food=1 qty=2
 B
 wait_for 10 "two deliveries" sh -c '[ "$("$COUNTER_BIN" --json deliveries list | wc -l)" -eq 2 ]'
-assert_rc 0 "delivery 1 confirmed, shipped, delivered" counter batch - <<'B'
+assert_rc 0 "delivery 1 confirmed, shipped, delivered" counter --as delivery:kim batch - <<'B'
 deliveries confirm 1
 deliveries ship 1
 deliveries complete 1

@@ -19,6 +19,7 @@
  */
 #include "client.h"
 #include "config.h"
+#include "keys.h"
 #include "zio.h"
 
 #include <sodium.h>
@@ -51,9 +52,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_catchup: %s\n", cfg ? "bad endpoint" : err);
         return 2;
     }
+    keys_t *keys = keys_load(config_home(cfg), err, sizeof err);
     config_destroy(&cfg);
+    zio_curve_t cv;
+    if (!keys || keys_client(keys, service, &cv) != 0) {
+        fprintf(stderr, "bench_catchup: %s\n", keys ? "no key of that service" : err);
+        return 2;
+    }
+    keys_destroy(&keys);
     void *ctx = zmq_ctx_new();
-    client_t *c = ctx ? client_new(ctx, ep) : NULL;
+    client_t *c = ctx ? client_new(ctx, ep, &cv) : NULL;
     if (!c)
         return 1;
     /* Health is answered by the worker's main thread, which also applies the

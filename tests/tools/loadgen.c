@@ -6,7 +6,8 @@
  *
  * Each client is a thread with its own REQ socket (Lazy Pirate client, one
  * attempt) sending order.place, as the manager whose session token is in
- * COUNTER_TOKEN (managers place orders for any customer), for a random customer in
+ * COUNTER_TOKEN or $COUNTER_HOME/session (managers place orders for any
+ * customer), for a random customer in
  * 1..CUSTOMERS and food in 1..FOODS. RATE is the total offered rate per
  * second (0: as fast as the clients go), spread evenly over the clients.
  * Stops after SECONDS or MAX placements in all. Prints one JSON object:
@@ -15,6 +16,8 @@
  */
 #include "client.h"
 #include "config.h"
+#include "session.h"
+#include "keys.h"
 #include "zio.h"
 
 #include <pthread.h>
@@ -32,6 +35,7 @@ static struct {
     void *ctx;
     char endpoint[512];
     char credential[PROTO_MAX_CRED + 8];
+    zio_curve_t curve;  /* a CURVE client of order with an ephemeral pair */
     int clients;
     double rate;
     long long stop_at;
@@ -65,7 +69,7 @@ static long long mono_us(void)
 static void *client_main(void *arg)
 {
     long idx = (long)arg;
-    client_t *c = client_new(g.ctx, g.endpoint);
+    client_t *c = client_new(g.ctx, g.endpoint, &g.curve);
     if (!c)
         return NULL;
     client_set_timeout(c, g.timeout_ms, 1);
@@ -128,9 +132,6 @@ int main(int argc, char **argv)
     g.foods = 1;
     g.qty = 1;
     g.timeout_ms = 5000;
-    const char *token = getenv("COUNTER_TOKEN");
-    snprintf(g.credential, sizeof g.credential, "%s%s", token && *token ? "token:" : "-",
-             token && *token ? token : "");
     while ((opt = getopt(argc, argv, "c:r:d:n:C:F:q:t:")) != -1) {
         switch (opt) {
         case 'c': g.clients = atoi(optarg); break;
@@ -160,7 +161,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "loadgen: %s\n", cfg ? "bad endpoint" : err);
         return 2;
     }
+    keys_t *keys = keys_load(config_home(cfg), err, sizeof err);
+    session_credential(cfg, g.credential, sizeof g.credential);
     config_destroy(&cfg);
+    if (!keys || keys_client(keys, "order", &g.curve) != 0) {
+        fprintf(stderr, "loadgen: %s\n", keys ? "no key of order" : err);
+        return 2;
+    }
+    keys_destroy(&keys);
     g.lat = calloc(MAX_SAMPLES, sizeof *g.lat);
     g.busy = calloc(MAX_SAMPLES, sizeof *g.busy);
     g.ctx = zmq_ctx_new();

@@ -2,9 +2,16 @@
  * rawsend - send arbitrary frames to a service socket and print the reply.
  * For tests of malformed input: nothing in it goes through the codec.
  *
- *   rawsend [-d] [-t MS] SERVICE|ENDPOINT FRAME...
+ *   rawsend [-d] [-t MS] [--key NAME] [--server NAME] [--plain] SERVICE|ENDPOINT FRAME...
  *
  * SERVICE is resolved through $COUNTER_HOME's config; ENDPOINT contains "://".
+ * The socket is a CURVE client of SERVICE (the server's public key from
+ * $COUNTER_HOME/keys) with a fresh ephemeral pair, as a terminal is;
+ * --key NAME uses NAME's pair from keys/NAME.key instead (to act as that
+ * service); --server NAME takes NAME's public key as the server's (default:
+ * the service whose endpoint it is; a wrong one gets no answer); --plain
+ * sends without CURVE
+ * (a worker never answers that).
  * FRAME is literal text, or "hex:0a0b...", "big:N" (N bytes of 'x'),
  * "empty:" (a zero-length frame), "json-big:N" (a JSON object of about N bytes).
  * -d sends from a DEALER (no empty delimiter frame) instead of a REQ.
@@ -12,8 +19,10 @@
  * 2 on usage errors.
  */
 #include "config.h"
+#include "keys.h"
 #include "zio.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,25 +76,77 @@ static int make_frame(const char *spec, char **buf, size_t *len)
     return *buf ? 0 : -1;
 }
 
+/* The CURVE settings: server's public key, our pair (own: NAME's, or an
+ * ephemeral one). 0, or 2 (said on stderr). */
+static int curve_of(const char *server, const char *own, zio_curve_t *cv)
+{
+    char err[512];
+    config_t *cfg = config_load(NULL, 0, err, sizeof err);
+    keys_t *keys = cfg ? keys_load(config_home(cfg), err, sizeof err) : NULL;
+    config_destroy(&cfg);
+    int rc = keys && (!own || keys_load_own(keys, own, err, sizeof err) == 0) &&
+                     keys_client(keys, server, cv) == 0
+                 ? 0
+                 : 2;
+    if (rc != 0)
+        fprintf(stderr, "rawsend: %s\n", keys && !err[0] ? "no key of that server" : err);
+    keys_destroy(&keys);
+    return rc;
+}
+
+/* The service one of whose endpoints ep is (config), or NULL. */
+static const char *service_of(const char *ep)
+{
+    char err[512], mine[512];
+    static const char *const kinds[] = {"req", "pub", "sync"};
+    config_t *cfg = config_load(NULL, 0, err, sizeof err);
+    const char *found = NULL;
+    for (int i = 0; cfg && config_services[i] && !found; i++)
+        for (int k = 0; k < 3 && !found; k++)
+            if (config_endpoint(cfg, config_services[i], kinds[k], mine, sizeof mine) == 0 &&
+                strcmp(mine, ep) == 0)
+                found = config_services[i];
+    config_destroy(&cfg);
+    return found;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: rawsend [-d] [-t MS] [--key NAME] [--server NAME] [--plain] "
+                    "SERVICE|ENDPOINT FRAME...\n");
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    int dealer = 0, timeout = 2000, opt;
-    while ((opt = getopt(argc, argv, "dt:")) != -1) {
+    int dealer = 0, timeout = 2000, opt, plain = 0;
+    const char *own = NULL, *server = NULL;
+    static const struct option longs[] = {{"key", required_argument, NULL, 'k'},
+                                          {"server", required_argument, NULL, 's'},
+                                          {"plain", no_argument, NULL, 'p'},
+                                          {NULL, 0, NULL, 0}};
+    while ((opt = getopt_long(argc, argv, "dt:", longs, NULL)) != -1) {
         if (opt == 'd')
             dealer = 1;
         else if (opt == 't')
             timeout = atoi(optarg);
+        else if (opt == 'k')
+            own = optarg;
+        else if (opt == 's')
+            server = optarg;
+        else if (opt == 'p')
+            plain = 1;
         else
-            return 2;
+            return usage();
     }
-    if (argc - optind < 2) {
-        fprintf(stderr, "usage: rawsend [-d] [-t MS] SERVICE|ENDPOINT FRAME...\n");
-        return 2;
-    }
+    if (argc - optind < 2)
+        return usage();
     char ep[512], err[256];
     const char *target = argv[optind];
     if (strstr(target, "://")) {
         snprintf(ep, sizeof ep, "%s", target);
+        if (!server && !plain)
+            server = service_of(ep);
     } else {
         config_t *cfg = config_load(NULL, 0, err, sizeof err);
         if (!cfg || config_endpoint(cfg, target, "req", ep, sizeof ep) != 0) {
@@ -93,7 +154,14 @@ int main(int argc, char **argv)
             return 2;
         }
         config_destroy(&cfg);
+        if (!server)
+            server = target;
     }
+    zio_curve_t cv = {0};
+    if (!plain && !server)
+        return usage();
+    if (!plain && curve_of(server, own, &cv) != 0)
+        return 2;
     size_t n = (size_t)(argc - optind - 1);
     proto_frame_t *f = calloc(n, sizeof *f);
     char **bufs = calloc(n, sizeof *bufs);
@@ -106,7 +174,7 @@ int main(int argc, char **argv)
     }
     void *ctx = zmq_ctx_new();
     void *s = zio_socket(ctx, dealer ? ZMQ_DEALER : ZMQ_REQ, 0);
-    if (!s || zmq_connect(s, ep) != 0) {
+    if (!s || (!plain && zio_curve_client(s, &cv) != 0) || zmq_connect(s, ep) != 0) {
         fprintf(stderr, "rawsend: %s: %s\n", ep, zmq_strerror(zmq_errno()));
         return 3;
     }

@@ -3,9 +3,8 @@
  * of failed logins (the delay doubles from auth.fail_delay_ms up to
  * auth.fail_delay_max_ms; auth.lock_after failures in a row lock the account
  * for auth.lock_ms), the shape of a login, argon2id hashes (verify, the dummy
- * hash, needs-rehash at other limits), the config defaults being libsodium's
- * interactive limits, and the token signing key made once, 0600, and read
- * back.
+ * hash, needs-rehash at other limits) and the config defaults being
+ * libsodium's interactive limits.
  *
  * Time is an argument; nothing sleeps, no sockets. Hashes use libsodium's
  * minimum limits so the test is quick.
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const auth_throttle_t T = {250, 30000, 20, 900000};
 
@@ -120,48 +118,6 @@ static void test_hash(const char *home)
     case_end();
 }
 
-static long long file_mode(const char *dir, const char *name)
-{
-    char path[1200];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0 ? (long long)(st.st_mode & 07777) : -1;
-}
-
-static void test_token_key(const char *home)
-{
-    unsigned char sk[crypto_sign_SECRETKEYBYTES], again[crypto_sign_SECRETKEYBYTES];
-    char err[512], keys[1100];
-    case_begin("the token key: made once when missing (0600, 0644, 0700), then read");
-    snprintf(keys, sizeof keys, "%s/keys", home);
-    CHECK_INT("first load makes the pair", auth_load_token_secret(home, sk, err, sizeof err), 0);
-    CHECK_INT("keys/ is 0700", file_mode(home, "keys"), 0700);
-    CHECK_INT("token.key is 0600", file_mode(keys, "token.key"), 0600);
-    CHECK_INT("token.pub is 0644", file_mode(keys, "token.pub"), 0644);
-    CHECK_INT("second load", auth_load_token_secret(home, again, err, sizeof err), 0);
-    CHECK("the same key both times", memcmp(sk, again, sizeof sk) == 0);
-    char path[1200], line[200] = "", hex[2 * crypto_sign_PUBLICKEYBYTES + 1];
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-    snprintf(path, sizeof path, "%s/token.pub", keys);
-    FILE *f = fopen(path, "r");
-    if (f && !fgets(line, sizeof line, f))
-        line[0] = '\0';
-    if (f)
-        fclose(f);
-    crypto_sign_ed25519_sk_to_pk(pk, sk);
-    sodium_bin2hex(hex, sizeof hex, pk, sizeof pk);
-    CHECK("token.pub is the secret key's public key", strncmp(line, hex, strlen(hex)) == 0);
-    snprintf(path, sizeof path, "%s/token.key", keys);
-    f = fopen(path, "w");
-    if (f) {
-        fputs("# not a key\nxyz\n", f);
-        fclose(f);
-    }
-    CHECK_INT("a token.key without a key is refused", auth_load_token_secret(home, sk, err, sizeof err), -1);
-    CHECK("... saying so", strstr(err, "does not hold a token signing key") != NULL);
-    case_end();
-}
-
 int main(void)
 {
     if (sodium_init() < 0)
@@ -178,6 +134,5 @@ int main(void)
     test_login();
     test_defaults();
     test_hash(home);
-    test_token_key(home);
     return unit_exit();
 }

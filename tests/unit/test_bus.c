@@ -15,14 +15,19 @@
  *   ./          COUNTER_HOME of the worker, of the tpub outbox and of the
  *               consumers c1 and c2 (one database, data/consumer.db)
  *   ./chaos/    home of consumer c3, whose catalog.pub is the test's socket
+ *   ./keys/     token.key, token.pub: the token signing pair (as counter
+ *               setup makes it); the test's catalog calls present a
+ *               manager's token signed with it
  * The worker's log is ./log/catalog.log.
  */
 #include "bus.h"
 #include "client.h"
 #include "config.h"
 #include "db.h"
+#include "keys.h"
 #include "log.h"
 #include "proto.h"
+#include "token.h"
 #include "unit.h"
 #include "zio.h"
 #include "service_int.h"
@@ -48,8 +53,10 @@
 static char home[128];
 static config_t *cfg;
 static void *ctx;
+static keys_t *keys;   /* the home's keys (keys_ensure), an ephemeral pair as ours */
 static pid_t worker = -1;
 static int time_scale = 1;      /* timeouts x3 under ASan */
+static char manager_token[TOKEN_MAX + 1];   /* the catalog calls' credential */
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -202,6 +209,24 @@ static int stop_worker(long timeout_ms)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* The home's token signing pair as `counter setup` leaves it (keys/token.key:
+ * the 64-byte secret key in hex, keys/token.pub: the public key in hex), made
+ * when missing, and a manager's token signed with it into manager_token.
+ * 0 or -1. */
+static int sign_manager_token(void)
+{
+    unsigned char sk[crypto_sign_SECRETKEYBYTES];
+    if (keys_token_secret(keys, sk) != 0)
+        return -1;
+    token_claims_t c = {.version = TOKEN_VERSION, .role = ROLE_MANAGER, .subject = "test"};
+    proto_random_hex(c.sid, TOKEN_SID_HEX / 2);
+    c.issued = proto_now_ms() / 1000 - 10;
+    c.expires = c.issued + 3600;
+    int rc = token_sign(&c, sk, manager_token, sizeof manager_token);
+    sodium_memzero(sk, sizeof sk);
+    return rc;
+}
+
 /* ---- requests to the worker --------------------------------------------------- */
 
 static client_t *catalog;
@@ -282,7 +307,7 @@ static int sink_open(sink_t *s, const config_t *c, const char *dbfile, const cha
     s->db = open_db(c, dbfile);
     if (!s->db || db_exec(s->db, SINK_SCHEMA) != 0)
         return -1;
-    s->bus = bus_new(ctx, c, s->db, name);
+    s->bus = bus_new(ctx, c, s->db, name, keys);
     if (!s->bus)
         return -1;
     return bus_subscribe(s->bus, "catalog", sink_apply, s);
@@ -386,7 +411,7 @@ static void inject(void *sock, const json_t *ev)
 static void test_outbox(void)
 {
     db_t *db = open_db(cfg, "tpub.db");
-    bus_t *bus = db ? bus_new(ctx, cfg, db, "tpub") : NULL;
+    bus_t *bus = db ? bus_new(ctx, cfg, db, "tpub", NULL) : NULL;
 
     case_begin("outbox: three events in one transaction get seq 1, 2, 3");
     if (!bus) {
@@ -586,7 +611,7 @@ static void test_outbox(void)
         bus_destroy(&bus);
         db_destroy(&db);
         db = open_db(cfg, "tpub.db");
-        bus = db ? bus_new(ctx, cfg, db, "tpub") : NULL;
+        bus = db ? bus_new(ctx, cfg, db, "tpub", NULL) : NULL;
         if (!bus) {
             case_fail("bus_new after reopen: got NULL, expected a bus");
         } else {
@@ -739,8 +764,12 @@ static void test_subscriptions(const char *counterd)
     char ep[512], sync_ep[512];
     config_endpoint(cfg, "catalog", "req", ep, sizeof ep);
     config_endpoint(cfg, "catalog", "sync", sync_ep, sizeof sync_ep);
-    catalog = client_new(ctx, ep);
-    client_set_caller(catalog, "manager:test");
+    zio_curve_t cv;
+    catalog = keys_client(keys, "catalog", &cv) == 0 ? client_new(ctx, ep, &cv) : NULL;
+    char cred[TOKEN_MAX + 16];
+    snprintf(cred, sizeof cred, "token:%s", manager_token);
+    if (catalog)
+        client_set_caller(catalog, cred);
 
     case_begin("worker: counterd catalog answers health");
     int up = catalog && worker > 0 && worker_ready();
@@ -852,10 +881,16 @@ static void test_subscriptions(const char *counterd)
         fclose(fc);
     }
     config_t *cfg2 = config_load(home2, 1, err, sizeof err);
+    /* c3 takes the test's PUB for catalog's: a CURVE server with its pair. */
     void *inj = zio_socket(ctx, ZMQ_PUB, 0);
     int hwm = 100000;
-    int okp = inj && zmq_setsockopt(inj, ZMQ_SNDHWM, &hwm, sizeof hwm) == 0 &&
-              zio_bind(inj, inject_ep) == 0;
+    keys_t *as_catalog = keys_load(home, err, sizeof err);
+    zio_curve_t cat = {0};
+    if (as_catalog && keys_load_own(as_catalog, "catalog", err, sizeof err) == 0)
+        keys_server(as_catalog, &cat);
+    keys_destroy(&as_catalog);
+    int okp = inj && cat.sec[0] && zmq_setsockopt(inj, ZMQ_SNDHWM, &hwm, sizeof hwm) == 0 &&
+              zio_curve_server(inj, &cat) == 0 && zio_bind(inj, inject_ep) == 0;
     sink_t c3 = {0};
     int ok3 = cfg2 && okp && sink_open(&c3, cfg2, "c3.db", "tcons3") == 0;
 
@@ -997,6 +1032,17 @@ int main(void)
         return 1;
     }
 
+    /* The test's own subscribers follow the catalog worker as a service
+     * would: with a service's key pair (the view's). */
+    if (keys_ensure(home, err, sizeof err) != 0 || !(keys = keys_load(home, err, sizeof err)) ||
+        keys_load_own(keys, "view", err, sizeof err) != 0) {
+        printf("FAIL - keys: got \"%s\", expected the home's keys\n", err);
+        return 1;
+    }
+    if (sign_manager_token() != 0) {
+        printf("FAIL - token keys in %s/keys: got none, expected a manager token\n", home);
+        return 1;
+    }
     char counterd[PATH_MAX];
     int have_worker = find_counterd(counterd, sizeof counterd) == 0;
     if (have_worker)
@@ -1026,6 +1072,7 @@ int main(void)
     case_end();
 
     config_destroy(&cfg);
+    keys_destroy(&keys);
     if (zmq_ctx_term(ctx) != 0)
         fprintf(stderr, "test_bus: zmq_ctx_term: %s\n", zmq_strerror(errno));
     int rc = unit_exit();
