@@ -38,15 +38,36 @@ const action_t tui_actions[] = {
     {"Dialogs", "Up/Down", {MOVES, ' '}, V_HELP, ALL, "scroll", "scroll the help", act_help_scroll},
     {"Dialogs", "Esc", {TK_ESC, ENTER, 'q'}, V_TICKET, ALL, "close", "close the ticket", act_ticket_close},
 
+    /* The login dialog (login.c): over the role menu, or over a screen whose
+     * session ended. Every other key is text. */
+    {"Log in", "Enter", {ENTER}, V_LOGIN, ALL, "log in",
+     "log in (Enter in the login field goes on to the password)", act_login_ok},
+    {"Log in", "Tab", {'\t', K(KEY_BTAB)}, V_KIOSK, ALL, "new customer",
+     "the customer's login: sign up as a new customer instead", act_login_new},
+    {"Log in", "Up/Down", {K(KEY_UP), K(KEY_DOWN), '\t', K(KEY_BTAB)}, V_LOGIN, ALL, "field",
+     "the other field; Left/Right, Home/End, ^U, ^W edit", act_login_field},
+    {"Log in", "Esc", {TK_ESC}, V_LOGIN, ALL, "back", "back to the role menu", act_login_back},
+    {"Sign up", "Enter", {ENTER}, V_SIGNUP, ALL, "sign up",
+     "sign up: your customer record, your login and password; you are logged in", act_login_ok},
+    {"Sign up", "Tab", {'\t', K(KEY_BTAB), K(KEY_UP), K(KEY_DOWN)}, V_SIGNUP, ALL, "next field",
+     "next field (Shift-Tab, Up: the one before)", act_login_field},
+    {"Sign up", "Esc", {TK_ESC}, V_SIGNUP, ALL, "back", "back to the login", act_login_back},
+
     /* Everywhere. */
     {"Everywhere", "?", {'?', K(KEY_F(1))}, V_SCREENS | V_MENU, ALL, "help",
      "this help: every key; greyed keys are not for your role", act_help},
-    {"Everywhere", "q", {'q'}, V_SCREENS | V_MENU, ALL, "quit", "quit the counter", act_quit},
+    /* On a screen the status line has logging out where the menu has q. */
+    {"Everywhere", "q", {'q'}, V_MENU, ALL, "quit", "quit the counter", act_quit},
+    {"Everywhere", "q", {'q'}, V_SCREENS, ALL, NULL, "quit the counter", act_quit},
+    {"Everywhere", "L", {'L', 'R'}, V_SCREENS, ALL, "logout",
+     "log out and go back to the role menu (also R); every screen asks its password again",
+     act_logout},
+    /* The title bar shows the tabs, [the current one] marked: the status
+     * line keeps its room for the screen's keys. */
     {"Everywhere", "Tab", {'\t', K(KEY_BTAB)}, V_CATALOG | V_ORDERS | V_FOODS | V_DAY | V_BOARD | V_AUDIT,
-     ALL, "tab", "next tab (Shift-Tab: the one before)", act_tab},
+     ALL, NULL, "next tab (Shift-Tab: the one before)", act_tab},
     {"Everywhere", "Up/Down", {MOVES}, V_LISTS, ALL, NULL,
      "move the selection (also j/k, PgUp/PgDn, Home/End)", act_move},
-    {"Everywhere", "R", {'R'}, V_SCREENS, ALL, NULL, "back to the role menu", act_roles},
     {"Everywhere", "^L", {TK_CTRL('l')}, V_SCREENS | V_MENU, ALL, NULL, "redraw the whole screen",
      act_redraw},
 
@@ -58,15 +79,6 @@ const action_t tui_actions[] = {
     {"Role menu", "d", {'d', '3'}, V_MENU, ALL, "delivery team", "the delivery team's board",
      act_menu_pick},
     {"Role menu", "Enter", {ENTER}, V_MENU, ALL, NULL, "open the selected screen", act_menu_pick},
-
-    /* Customer: signing in. */
-    {"Customer: sign in", "n", {'n'}, V_LOGIN, C, "sign up", "sign up as a new customer", act_signup},
-    {"Customer: sign in", "0-9", {DIGITS}, V_LOGIN, C, "number", "type your customer number", act_login_digit},
-    {"Customer: sign in", "Backspace", {BACKSPACE}, V_LOGIN, C, NULL, "erase the last digit", act_login_erase},
-    {"Customer: sign in", "Enter", {ENTER}, V_LOGIN, C, "sign in",
-     "sign in with the number typed, else the selected account", act_login},
-    {"Customer: sign in", "Del", {K(KEY_DC)}, V_LOGIN, C, NULL,
-     "forget the selected account on this counter", act_forget},
 
     /* Customer: the catalog. */
     {"Customer: catalog", "/", {'/'}, V_CATALOG, C, "search", "search foods by name (Esc clears)",
@@ -91,8 +103,6 @@ const action_t tui_actions[] = {
      "edit my name, phone, address and age", act_edit_me},
     {"Customer: account", "W", {'W'}, V_CATALOG | V_ORDERS, C, "withdraw",
      "withdraw my account (refused while orders are open)", act_withdraw},
-    {"Customer: account", "a", {'a'}, V_CATALOG | V_ORDERS, C, "account",
-     "sign out and pick another account", act_signout},
 
     /* Manager: foods. */
     {"Manager: foods", "a", {'a'}, V_FOODS, M, "add", "add a food (name, price, stock)", act_food_add},

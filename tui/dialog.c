@@ -124,8 +124,7 @@ static int wrap(const char *text, int width, char lines[][256], int max)
     return n;
 }
 
-/* A centered box of h x w over the main area; NULL when it does not fit. */
-static WINDOW *dialog_win(app_t *app, int h, int wd)
+WINDOW *dlg_window(app_t *app, int h, int wd)
 {
     int maxh = app->rows - 2, maxw = app->cols - 2;
     if (h > maxh)
@@ -148,7 +147,7 @@ static void draw_confirm(app_t *app)
     char lines[8][256];
     int wd = app->cols - 8 < 64 ? app->cols - 8 : 64;
     int n = wrap(app->confirm.question, wd - 4, lines, 8);
-    WINDOW *w = dialog_win(app, n + 4, wd);
+    WINDOW *w = dlg_window(app, n + 4, wd);
     if (!w)
         return;
     w_frame(w, "confirm");
@@ -169,7 +168,7 @@ static WINDOW *draw_form(app_t *app)
 {
     form_t *f = app->form;
     int wd = app->cols - 4 < 70 ? app->cols - 4 : 70;
-    WINDOW *w = dialog_win(app, f->nfields * 2 + 4, wd);
+    WINDOW *w = dlg_window(app, f->nfields * 2 + 4, wd);
     if (!w)
         return NULL;
     w_frame(w, f->title);
@@ -194,6 +193,17 @@ static WINDOW *draw_form(app_t *app)
     w_put(w, f->nfields * 2 + 2, 2, wd - 4, "* required", ui(UI_GREY), 0);
     (void)wmove(w, cy, cx);
     return w;
+}
+
+/* Is a listed already, as an earlier entry of its section (one key on
+ * two entries, for the status lines of different views)? */
+static int help_repeat(const action_t *a)
+{
+    for (const action_t *b = tui_actions; b < a; b++)
+        if (strcmp(b->section, a->section) == 0 && strcmp(b->label, a->label) == 0 &&
+            strcmp(b->help, a->help) == 0)
+            return 1;
+    return 0;
 }
 
 /* The help's sections in the order shown: everywhere, the current tab's,
@@ -232,7 +242,7 @@ static int help_sections(const app_t *app, const char **out, int max)
 
 static void draw_help(app_t *app)
 {
-    WINDOW *w = dialog_win(app, app->rows - 2, app->cols - 2 < 90 ? app->cols - 2 : 90);
+    WINDOW *w = dlg_window(app, app->rows - 2, app->cols - 2 < 90 ? app->cols - 2 : 90);
     if (!w)
         return;
     int h, wd;
@@ -250,7 +260,7 @@ static void draw_help(app_t *app)
                 w_put(w, 1 + line - app->help_top, 2, wd - 4, secs[k], ui(UI_HEAD), 0);
             line++;
             for (const action_t *a = tui_actions; a->label; a++) {
-                if (strcmp(a->section, secs[k]) != 0)
+                if (strcmp(a->section, secs[k]) != 0 || help_repeat(a))
                     continue;
                 if (pass && line - app->help_top >= 0 && line - app->help_top < body) {
                     int y = 1 + line - app->help_top;
@@ -334,7 +344,7 @@ static int ticket_lines(const json_t *o, ticket_line_t *lines)
 static void draw_ticket(app_t *app)
 {
     int wd = app->cols - 4 < 60 ? app->cols - 4 : 60;
-    WINDOW *w = dialog_win(app, 15, wd);
+    WINDOW *w = dlg_window(app, 15, wd);
     if (!w)
         return;
     char title[64];
@@ -484,6 +494,12 @@ int dlg_run_later(app_t *app)
         confirm_fn fn = app->later.confirm;
         app->later.confirm = NULL;
         fn(app, app->later.yes, app->later.arg);
+        app->redraw = 1;
+        return 1;
+    }
+    if (app->later.login) {
+        app->later.login = 0;
+        login_submit(app);
         app->redraw = 1;
         return 1;
     }

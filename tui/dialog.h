@@ -51,6 +51,10 @@ void dlg_close_form(app_t *app);
 /* Open the ticket of an order (0 closes it). */
 void dlg_ticket(app_t *app, long long order);
 
+/* A centered box of h x wd over the main area (smaller when the terminal
+ * is), erased; NULL when it does not fit. The caller deletes it. */
+WINDOW *dlg_window(app_t *app, int h, int wd);
+
 /* Draw the open dialogs over the screen (each window is refreshed but the
  * form's): returns the form's window, with the cursor at the edited field,
  * for the caller to refresh last and delete; NULL when no form box is open. */

@@ -1,18 +1,13 @@
 /*
- * screen_customer.c - the customer's screen: sign up or pick an account,
- * the catalog view (search, quantity, order with a confirm step that pays),
- * my orders with live statuses and waiting times, the ticket of an order,
- * cancel, edit my details, withdraw.
+ * screen_customer.c - the customer's screen: the catalog view (search,
+ * quantity, order with a confirm step that pays), my orders with live
+ * statuses and waiting times, the ticket of an order, cancel, edit my
+ * details, withdraw.
  *
- * Every request goes out as customer:<id>: the backend, not this screen,
- * decides what a customer may see and do (another customer's order is
- * forbidden). Before signing in the caller is customer:new, which may only
- * sign up.
- *
- * There is no login in the backend yet (DESIGN section 9: passwords are
- * planned) and a customer may not list customers, so "pick an account"
- * offers the accounts used at this counter before (kept in
- * $COUNTER_HOME/tui-accounts) and takes any customer number typed.
+ * It opens only with a customer's token (login.c: the login dialog, where a
+ * new customer signs up): a customer is who their token says, and every
+ * request carries it. The backend, not this screen, decides what a
+ * customer may see and do (another customer's order is forbidden).
  */
 #include "tui.h"
 
@@ -21,13 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define RECENT_MAX 20
-
 typedef struct {
-    /* signing in */
-    json_t *recent;          /* [{"id","name"}], most recent first */
-    int lcur;
-    char number[16];
     /* the catalog */
     int cur, top;
     long long sel;           /* the selected food's id */
@@ -45,119 +34,27 @@ static cust_t *S(app_t *app)
     return app->st;
 }
 
-/* ---- the accounts used at this counter ---------------------------------------- */
+/* ---- the customer of the token ------------------------------------------------- */
 
-static void recent_path(app_t *app, char *out, size_t n)
+/* The name of the token's customer, for the title (DS_ME follows it then). */
+static void sign_in(app_t *app, long long id)
 {
-    snprintf(out, n, "%s/tui-accounts", config_home(app->cfg));
-}
-
-static void recent_load(app_t *app, cust_t *s)
-{
-    json_decref(s->recent);
-    s->recent = json_array();
-    if (!s->recent)
-        proto_oom();
-    char path[4200];
-    recent_path(app, path, sizeof path);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f) && json_array_size(s->recent) < RECENT_MAX) {
-        char *tab = strchr(line, '\t');
-        if (!tab)
-            continue;
-        *tab = '\0';
-        char *name = tab + 1;
-        name[strcspn(name, "\r\n")] = '\0';
-        long long id = atoll(line);
-        if (id > 0)
-            json_array_append_new(s->recent, json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", name));
-    }
-    fclose(f);
-}
-
-static void recent_save(app_t *app, cust_t *s)
-{
-    char path[4200], tmp[4300];
-    recent_path(app, path, sizeof path);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    size_t i;
-    json_t *r;
-    json_array_foreach(s->recent, i, r)
-        fprintf(f, "%lld\t%s\n", jint(r, "id"), jstr(r, "name"));
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        remove(tmp);
-}
-
-static void recent_remove(cust_t *s, long long id)
-{
-    for (size_t i = 0; i < json_array_size(s->recent);) {
-        if (jint(json_array_get(s->recent, i), "id") == id)
-            json_array_remove(s->recent, i);
-        else
-            i++;
-    }
-}
-
-static void recent_add(app_t *app, cust_t *s, long long id, const char *name)
-{
-    recent_remove(s, id);
-    json_array_insert_new(s->recent, 0, json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", name));
-    while (json_array_size(s->recent) > RECENT_MAX)
-        json_array_remove(s->recent, json_array_size(s->recent) - 1);
-    recent_save(app, s);
-}
-
-/* ---- signing in and out ----------------------------------------------------------- */
-
-static void signed_in(app_t *app, const json_t *me)
-{
-    cust_t *s = S(app);
-    tui_set_customer(app, jint(me, "id"), jstr(me, "name"));
-    recent_add(app, s, app->customer, app->customer_name);
-    s->number[0] = '\0';
-    s->qty = 0;
-    app->view = V_CATALOG;
-    net_dirty(app, DS_CATALOG);
-}
-
-/* Sign in as customer id: the customer service must know it, active. */
-static int sign_in(app_t *app, long long id)
-{
-    tui_set_customer(app, id, "");
     json_t *me;
     proto_err_t err;
     if (net_call(app, "customer.show", json_pack("{s:I}", "id", (json_int_t)id), &me, &err) != 0) {
-        tui_set_customer(app, 0, NULL);
         char what[64];
-        snprintf(what, sizeof what, "cannot sign in as #%lld", id);
+        snprintf(what, sizeof what, "customer #%lld", id);
         tui_flash_err(app, what, &err);
-        return -1;
+        return;
     }
-    if (strcmp(jstr(me, "status"), "active") != 0) {
-        tui_set_customer(app, 0, NULL);
-        tui_flash(app, UI_ERR, "account #%lld (%s) has withdrawn; sign up again to order", id,
-                  jstr(me, "name"));
-        json_decref(me);
-        return -1;
-    }
-    signed_in(app, me);
-    tui_flash(app, UI_OK, "welcome, %s (customer #%lld)", app->customer_name, app->customer);
-    json_decref(me);
-    return 0;
-}
-
-static void sign_out(app_t *app)
-{
-    tui_set_customer(app, 0, NULL);
-    dlg_ticket(app, 0);
-    app->view = V_LOGIN;
-    S(app)->number[0] = '\0';
+    tui_set_customer(app, id, jstr(me, "name"));
+    json_decref(app->ds[DS_ME].data);
+    app->ds[DS_ME].data = me;
+    if (strcmp(jstr(me, "status"), "active") != 0)
+        tui_flash(app, UI_ERR, "account #%lld (%s) has withdrawn: it can no longer order", id,
+                  app->customer_name);
+    else
+        tui_flash(app, UI_OK, "welcome, %s (customer #%lld)", app->customer_name, id);
 }
 
 /* ---- the catalog, as shown (searched) ------------------------------------------- */
@@ -203,40 +100,6 @@ static json_t *order_selected(app_t *app, json_t **shown, int n)
 }
 
 /* ---- drawing ------------------------------------------------------------------------ */
-
-static void draw_login(app_t *app, WINDOW *w)
-{
-    cust_t *s = S(app);
-    int h, wd;
-    getmaxyx(w, h, wd);
-    int y = 1;
-    w_put(w, y, 2, wd - 4, "Welcome to the breakfast counter!", ui(UI_HEAD), 0);
-    y += 2;
-    w_put(w, y, 2, 3, "n", ui(UI_KEY), 0);
-    w_put(w, y, 5, wd - 7, "sign up as a new customer", A_NORMAL, 0);
-    y += 2;
-    int x = w_put(w, y, 2, wd - 4, "or type your customer number: ", A_NORMAL, 0);
-    w_put(w, y, 2 + x, 14, s->number[0] ? s->number : "", A_UNDERLINE | A_BOLD, W_PAD);
-    y += 2;
-    size_t n = json_array_size(s->recent);
-    if (n == 0) {
-        w_put(w, y, 2, wd - 4, "(no account was used at this counter yet)", ui(UI_GREY), 0);
-        return;
-    }
-    w_put(w, y, 2, wd - 4, "or pick an account used here (Up/Down, Enter):", A_NORMAL, 0);
-    y++;
-    int rows = h - y - 1;
-    if (s->lcur >= (int)n)
-        s->lcur = (int)n - 1;
-    int top = 0;
-    tui_list_fit(s->lcur, &top, rows, (int)n);
-    for (int i = top; i < (int)n && y < h - 1; i++, y++) {
-        json_t *r = json_array_get(s->recent, (size_t)i);
-        attr_t a = i == s->lcur ? ui(UI_SEL) : A_NORMAL;
-        w_putf(w, y, 4, wd - 8 < 40 ? wd - 8 : 40, a, W_PAD, " #%-5lld %s", jint(r, "id"), jstr(r, "name"));
-    }
-    s->page = rows;
-}
 
 /* What the rows of a list need. */
 typedef struct {
@@ -392,106 +255,8 @@ static void draw_orders(app_t *app, WINDOW *w)
     tb_footer(&t, "Enter: the ticket of the selected order   x: ask to cancel it");
 }
 
-/* ---- signing in ------------------------------------------------------------------- */
-
-/* The fields of signing up and of editing my details (edit_me_submit). */
+/* The fields of my details (edit_me_submit). */
 static const dlg_spec_t details[4] = {{"Name", 0, 1}, {"Phone", 0, 0}, {"Address", 0, 0}, {"Age", 1, 0}};
-
-static int signup_submit(app_t *app, form_t *f)
-{
-    char name[256], phone[256], address[256], age[32];
-    edit_text(&f->f[0].ed, name, sizeof name);
-    edit_text(&f->f[1].ed, phone, sizeof phone);
-    edit_text(&f->f[2].ed, address, sizeof address);
-    edit_text(&f->f[3].ed, age, sizeof age);
-    json_t *body = json_pack("{s:s}", "name", name);
-    if (phone[0])
-        json_object_set_new(body, "phone", json_string(phone));
-    if (address[0])
-        json_object_set_new(body, "address", json_string(address));
-    if (age[0])
-        json_object_set_new(body, "age", json_integer(atoll(age)));
-    json_t *me;
-    proto_err_t err;
-    tui_set_customer(app, 0, NULL);   /* as customer:new */
-    if (net_call(app, "customer.add", body, &me, &err) != 0) {
-        tui_flash_err(app, "cannot sign up", &err);
-        return -1;
-    }
-    signed_in(app, me);
-    tui_flash(app, UI_OK, "welcome, %s! You are customer #%lld: remember the number", app->customer_name,
-              app->customer);
-    json_decref(me);
-    return 0;
-}
-
-tui_res_t act_signup(app_t *app, int key)
-{
-    (void)key;
-    dlg_fields(dlg_form(app, "sign up", signup_submit, 0), details, 4, NULL);
-    return TUI_REDRAW;
-}
-
-tui_res_t act_login_digit(app_t *app, int key)
-{
-    cust_t *s = S(app);
-    size_t len = strlen(s->number);
-    if (len == 0 && key == '0')
-        return TUI_HANDLED;
-    if (len + 1 < sizeof s->number && len < 12) {
-        s->number[len] = (char)key;
-        s->number[len + 1] = '\0';
-    }
-    return TUI_REDRAW;
-}
-
-tui_res_t act_login_erase(app_t *app, int key)
-{
-    (void)key;
-    cust_t *s = S(app);
-    size_t len = strlen(s->number);
-    if (len)
-        s->number[len - 1] = '\0';
-    return TUI_REDRAW;
-}
-
-tui_res_t act_login(app_t *app, int key)
-{
-    (void)key;
-    cust_t *s = S(app);
-    long long id = 0;
-    if (s->number[0])
-        id = atoll(s->number);
-    else if (s->lcur >= 0 && (size_t)s->lcur < json_array_size(s->recent))
-        id = jint(json_array_get(s->recent, (size_t)s->lcur), "id");
-    if (id <= 0) {
-        tui_flash(app, UI_ERR, "type your customer number, or press n to sign up");
-        return TUI_REDRAW;
-    }
-    (void)sign_in(app, id);
-    return TUI_REDRAW;
-}
-
-tui_res_t act_forget(app_t *app, int key)
-{
-    (void)key;
-    cust_t *s = S(app);
-    if (s->lcur < 0 || (size_t)s->lcur >= json_array_size(s->recent))
-        return TUI_HANDLED;
-    long long id = jint(json_array_get(s->recent, (size_t)s->lcur), "id");
-    recent_remove(s, id);
-    recent_save(app, s);
-    tui_flash(app, UI_INFO, "account #%lld is no longer offered here", id);
-    return TUI_REDRAW;
-}
-
-tui_res_t act_signout(app_t *app, int key)
-{
-    (void)key;
-    sign_out(app);
-    tui_flash(app, UI_INFO, "signed out");
-    return TUI_REDRAW;
-}
 
 /* ---- the catalog ----------------------------------------------------------------------- */
 
@@ -716,7 +481,6 @@ static int edit_me_submit(app_t *app, form_t *f)
     tui_set_customer(app, app->customer, jstr(res, "name"));
     json_decref(app->ds[DS_ME].data);
     app->ds[DS_ME].data = res;
-    recent_add(app, S(app), app->customer, app->customer_name);
     tui_flash(app, UI_OK, "your details are saved");
     return 0;
 }
@@ -749,9 +513,9 @@ static void withdraw_answer(app_t *app, int yes, long long id)
         return;
     }
     json_decref(res);
-    recent_remove(S(app), id);
-    recent_save(app, S(app));
-    sign_out(app);
+    /* The backend ended the account's sessions: back to the role menu. */
+    tui_goto(app, NULL);
+    login_forget(app, ROLE_CUSTOMER, 0);
     tui_flash(app, UI_OK, "account #%lld withdrawn. Goodbye!", id);
 }
 
@@ -770,14 +534,9 @@ static void enter(app_t *app)
 {
     cust_t *s = xcalloc(1, sizeof *s);
     app->st = s;
-    recent_load(app, s);
     net_want(app, 1u << DS_CATALOG | 1u << DS_MYORDERS | 1u << DS_ME);
-    app->view = V_LOGIN;
-    if (app->customer) {
-        long long id = app->customer;
-        if (sign_in(app, id) != 0)
-            app->view = V_LOGIN;
-    }
+    if (app->customer)
+        sign_in(app, app->customer);
 }
 
 static void leave(app_t *app)
@@ -785,20 +544,13 @@ static void leave(app_t *app)
     cust_t *s = S(app);
     if (!s)
         return;
-    json_decref(s->recent);
     free(s);
     app->st = NULL;
-    /* The next customer at the counter signs in again. */
+    /* The next customer at the counter logs in again. */
     tui_set_customer(app, 0, NULL);
 }
 
 /* The lists' moving keys (tab_t.key). */
-static tui_res_t login_key(app_t *app, int k)
-{
-    cust_t *s = S(app);
-    return tui_list_key(&s->lcur, (int)json_array_size(s->recent), s->page, k) ? TUI_REDRAW : TUI_UNHANDLED;
-}
-
 static tui_res_t catalog_key(app_t *app, int k)
 {
     cust_t *s = S(app);
@@ -813,16 +565,14 @@ static tui_res_t orders_key(app_t *app, int k)
 
 static void who(app_t *app, char *out, size_t n)
 {
-    if (app->customer)
-        snprintf(out, n, "customer: %s #%lld", app->customer_name, app->customer);
-    else
-        snprintf(out, n, "customer (not signed in)");
+    /* The name as the customer service last said (after an edit, live). */
+    const char *name = app->ds[DS_ME].data ? jstr(app->ds[DS_ME].data, "name") : app->customer_name;
+    snprintf(out, n, "customer: %s%s#%lld", name, name[0] ? " " : "", app->customer);
 }
 
 const screen_t screen_customer = {
     .name = "customer", .role = ROLE_CUSTOMER,
-    .tabs = {{V_LOGIN, "Sign in", draw_login, login_key},
-             {V_CATALOG, "Catalog", draw_catalog, catalog_key},
+    .tabs = {{V_CATALOG, "Catalog", draw_catalog, catalog_key},
              {V_ORDERS, "My orders", draw_orders, orders_key}},
     .enter = enter, .leave = leave, .who = who,
 };

@@ -26,10 +26,10 @@
 #include "tui.h"
 #include "token.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +86,9 @@ void tui_flash_err(app_t *app, const char *what, const proto_err_t *err)
     if (err->status == ERR_PAYMENT_BUSY) {
         long secs = err->retry_after_ms > 0 ? (err->retry_after_ms + 999) / 1000 : 1;
         tui_flash(app, UI_ERR, "payment is busy, try again in %ld s: %s", secs, what);
+    } else if (err->status == ERR_UNAUTHORIZED) {
+        tui_flash(app, UI_ERR, "%s: your session has ended; log in again, then press the key again",
+                  what);
     } else if (err->status == ERR_FORBIDDEN) {
         tui_flash(app, UI_ERR, "%s: refused by the backend: %s", what, err->message);
     } else {
@@ -179,55 +182,17 @@ void tui_list_fit(int cur, int *top, int rows, int n)
 
 /* ---- identity and screens ------------------------------------------------------ */
 
-/* The claims of the session this terminal was started with (not checked:
- * for showing who is logged in; the backend checks the token). */
-static int given_session(const app_t *app, token_claims_t *c)
+void tui_set_caller(app_t *app)
 {
-    const char *cred = app->cli->credential;
-    return strncmp(cred, "token:", 6) == 0 && token_peek(cred + 6, c) == 0 ? 0 : -1;
-}
-
-/* A subject for staff: the session's for that role, else $USER. */
-static void staff_subject(app_t *app, unsigned role, char *out, size_t n)
-{
-    token_claims_t c;
-    if (given_session(app, &c) == 0 && c.role == role) {
-        snprintf(out, n, "%s", c.subject);
-        return;
-    }
-    const char *user = getenv("USER");
-    size_t o = 0;
-    for (const char *p = user ? user : ""; *p && o + 1 < n && o < 32; p++)
-        if (isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.' || *p == '@')
-            out[o++] = *p;
-    out[o] = '\0';
-    if (o == 0)
-        snprintf(out, n, "%s", role == ROLE_DELIVERY ? "team" : "counter");
-}
-
-static void set_caller(app_t *app)
-{
-    /* TODO(tui-login): one credential per role, from the login dialog. */
-    snprintf(app->caller, sizeof app->caller, "%s", app->cli->credential);
-    if (app->caller[0])
-        return;
-    switch (app->role) {
-    case ROLE_CUSTOMER:
-        if (app->customer)
-            snprintf(app->caller, sizeof app->caller, "customer:%lld", app->customer);
-        else
-            snprintf(app->caller, sizeof app->caller, "customer:new");
-        break;
-    case ROLE_MANAGER:
-        snprintf(app->caller, sizeof app->caller, "manager:%s", app->staff);
-        break;
-    case ROLE_DELIVERY:
-        snprintf(app->caller, sizeof app->caller, "delivery:%s", app->staff);
-        break;
-    default:
-        snprintf(app->caller, sizeof app->caller, "customer:new");
-        break;
-    }
+    const char *cred = app->screen ? app->sess[login_slot(app->role)].cred : "";
+    char was[sizeof app->caller];
+    memcpy(was, app->caller, sizeof was);
+    snprintf(app->caller, sizeof app->caller, "%s", cred[0] ? cred : "-");
+    /* The subscription's catch-up calls carry the caller: start it again
+     * (none in the menu); whatever was missed meanwhile is fetched again. */
+    if (strcmp(was, app->caller) != 0)
+        net_refollow(app);
+    sodium_memzero(was, sizeof was);
 }
 
 void tui_set_customer(app_t *app, long long id, const char *name)
@@ -238,7 +203,6 @@ void tui_set_customer(app_t *app, long long id, const char *name)
     }
     app->customer = id;
     snprintf(app->customer_name, sizeof app->customer_name, "%s", id && name ? name : "");
-    set_caller(app);
     app->redraw = 1;
 }
 
@@ -252,9 +216,15 @@ void tui_goto(app_t *app, const screen_t *screen)
     dlg_ticket(app, 0);
     app->screen = screen;
     app->role = screen ? screen->role : ROLE_NONE;
-    if (screen && screen->role != ROLE_CUSTOMER)
-        staff_subject(app, screen->role, app->staff, sizeof app->staff);
-    set_caller(app);
+    /* Who: the claims of the screen's token (login.c checked its role;
+     * the backend checks the rest). */
+    token_claims_t c;
+    const char *cred = screen ? app->sess[login_slot(screen->role)].cred : "";
+    if (strncmp(cred, "token:", 6) != 0 || token_peek(cred + 6, &c) != 0)
+        memset(&c, 0, sizeof c);
+    snprintf(app->staff, sizeof app->staff, "%s", screen && screen->role != ROLE_CUSTOMER ? c.subject : "");
+    tui_set_customer(app, screen && screen->role == ROLE_CUSTOMER ? atoll(c.subject) : 0, NULL);
+    tui_set_caller(app);
     if (screen) {
         app->view = screen->tabs[0].view;
         screen->enter(app);
@@ -262,7 +232,6 @@ void tui_goto(app_t *app, const screen_t *screen)
         app->view = V_MENU;
         net_want(app, 0);
     }
-    set_caller(app);
     app->redraw = 1;
 }
 
@@ -310,6 +279,8 @@ static const tab_t *current_tab(const app_t *app)
 
 static unsigned current_view(const app_t *app)
 {
+    if (app->login)
+        return login_view(app);
     if (app->confirm.open)
         return V_CONFIRM;
     if (app->form)
@@ -368,8 +339,6 @@ static void draw_title(app_t *app)
         snprintf(part, sizeof part, "| %s |", who);
         x += w_put(w, 0, x, room - x, part, base, 0);
         for (int i = 0; i < 5 && app->screen->tabs[i].name; i++) {
-            if (app->screen->tabs[i].view == V_LOGIN)
-                continue;
             int on = app->screen->tabs[i].view == app->view;
             char t[64];
             snprintf(t, sizeof t, on ? "[%s]" : " %s ", app->screen->tabs[i].name);
@@ -380,12 +349,12 @@ static void draw_title(app_t *app)
     }
 }
 
-/* Tabs of the current screen (the sign-in view is not one). */
+/* Tabs of the current screen. */
 static int tab_count(const app_t *app)
 {
     int n = 0;
-    for (int i = 0; app->screen && i < 5 && app->screen->tabs[i].name; i++)
-        n += app->screen->tabs[i].view != V_LOGIN;
+    while (app->screen && n < 5 && app->screen->tabs[n].name)
+        n++;
     return n;
 }
 
@@ -444,7 +413,7 @@ static void draw_menu(app_t *app, WINDOW *w)
     static const struct {
         const char *key, *name, *what;
     } items[] = {
-        {"c", "Customer", "sign up or sign in, order breakfast, follow your orders"},
+        {"c", "Customer", "log in or sign up, order breakfast, follow your orders"},
         {"m", "Manager", "foods and stock, the day, deliveries, who did what"},
         {"d", "Delivery team", "the board: confirm, ship, deliver, answer cancellations"},
     };
@@ -462,8 +431,9 @@ static void draw_menu(app_t *app, WINDOW *w)
         w_put(w, y, 22, wd - 25, items[i].what, a, 0);
         y += 2;
     }
-    w_put(w, y, 2, wd - 4, "Press the key, or move with Up/Down and press Enter. ? shows every key.",
+    w_put(w, y, 2, wd - 4, "Press the key, or move with Up/Down and press Enter; each asks its",
           ui(UI_GREY), 0);
+    w_put(w, y + 1, 2, wd - 4, "login and password. ? shows every key.", ui(UI_GREY), 0);
 }
 
 static void draw(app_t *app)
@@ -490,8 +460,10 @@ static void draw(app_t *app)
     (void)wnoutrefresh(app->w_main);
     (void)wnoutrefresh(app->w_bar);
     WINDOW *fw = dlg_draw(app);
+    /* The login dialog over everything: its field has the cursor. */
+    WINDOW *lw = login_draw(app);
     int want_cursor = 0;
-    if (cursor >= 0) {
+    if (cursor >= 0 && !lw) {
         /* The message line last: its cursor is the screen's. */
         (void)wmove(app->w_msg, 0, cursor);
         want_cursor = !app->confirm.open;
@@ -503,6 +475,11 @@ static void draw(app_t *app)
             want_cursor = 1;
         }
         (void)delwin(fw);
+    }
+    if (lw) {
+        (void)wnoutrefresh(lw);
+        want_cursor = 1;
+        (void)delwin(lw);
     }
     if (want_cursor != app->cursor_on) {
         /* Some terminals cannot hide the cursor; nothing else to do then. */
@@ -521,13 +498,6 @@ tui_res_t act_quit(app_t *app, int key)
     return TUI_QUIT;
 }
 
-tui_res_t act_roles(app_t *app, int key)
-{
-    (void)key;
-    tui_goto(app, NULL);
-    return TUI_REDRAW;
-}
-
 tui_res_t act_redraw(app_t *app, int key)
 {
     (void)key;
@@ -544,8 +514,6 @@ tui_res_t act_tab(app_t *app, int key)
     int n = 0, at = 0;
     unsigned views[5];
     for (int i = 0; i < 5 && s->tabs[i].name; i++) {
-        if (s->tabs[i].view == V_LOGIN)
-            continue;
         if (s->tabs[i].view == app->view)
             at = n;
         views[n++] = s->tabs[i].view;
@@ -584,7 +552,9 @@ tui_res_t act_menu_pick(app_t *app, int key)
     else if (key == 'd' || key == '3')
         pick = 2;
     app->menu_cur = pick;
-    tui_goto(app, pick == 0 ? &screen_customer : pick == 1 ? &screen_manager : &screen_delivery);
+    /* Every role asks its login and password, whatever this terminal
+     * held before: a kiosk never reaches a staff screen without one. */
+    login_open(app, pick == 0 ? ROLE_CUSTOMER : pick == 1 ? ROLE_MANAGER : ROLE_DELIVERY);
     return TUI_REDRAW;
 }
 
@@ -610,7 +580,9 @@ static tui_res_t dispatch(app_t *app, int key)
         }
         return a->fn(app, key);
     }
-    tui_res_t r = dlg_key(app, key);
+    tui_res_t r = login_key(app, key);
+    if (r == TUI_UNHANDLED)
+        r = dlg_key(app, key);
     if (r != TUI_UNHANDLED)
         return r;
     const tab_t *tab = app->screen ? current_tab(app) : NULL;
@@ -676,7 +648,7 @@ static int run(app_t *app)
                 app->quit = 1;
             else if (r == TUI_REDRAW)
                 app->redraw = 1;
-            if (app->later.confirm || app->later.form) {
+            if (app->later.confirm || app->later.form || app->later.login) {
                 /* The keys after this one wait for its answer. */
                 keys_left = 1;
                 break;
@@ -723,10 +695,7 @@ int tui_main(cli_t *cli, const char *role)
     app->cfg = cli->cfg;
     app->wait_warn_s = config_int(cli->cfg, "tui.wait_warn_s");
     app->wait_late_s = config_int(cli->cfg, "tui.wait_late_s");
-    token_claims_t given;
-    if (given_session(app, &given) == 0 && given.role == ROLE_CUSTOMER)
-        app->customer = atoll(given.subject);
-    set_caller(app);
+    snprintf(app->caller, sizeof app->caller, "-");
     if (net_init(app) != 0) {
         fprintf(stderr, "counter: cannot set up the connections to the backend\n");
         net_close(app);
@@ -764,17 +733,20 @@ int tui_main(cli_t *cli, const char *role)
         if (layout(app) != 0)
             rc = EXIT_USAGE;
         if (rc == EXIT_OKAY) {
-            tui_goto(app, first);
+            login_start(app, first);
             if (run(app) != 0)
                 rc = EXIT_UNREACHABLE;
         }
     }
     tui_goto(app, NULL);
     dlg_close_form(app);
+    login_close(app);
     drop_windows(app);
     (void)endwin();
     delscreen(term);
     net_close(app);
+    sodium_memzero(app->sess, sizeof app->sess);
+    sodium_memzero(app->caller, sizeof app->caller);
     free(app);
     return rc;
 }

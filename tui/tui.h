@@ -12,8 +12,11 @@
  *                 and the greyed keys are built from it;
  *   - dialog.c    what opens over a screen: the yes/no question, forms and
  *                 prompts, the help overlay and the ticket (dialog.h);
- *   - tui_net.c   the backend as the TUI sees it: requests with the role's
- *                 identity, the offline flag, health probes, the event
+ *   - login.c     who is at the counter: the login dialog (after a role key,
+ *                 or over a screen whose session ended), the kiosk's sign-up,
+ *                 the tokens (one per role, in memory only), logging out;
+ *   - tui_net.c   the backend as the TUI sees it: requests with the screen's
+ *                 token, the offline flag, health probes, the event
  *                 subscription and the data sets each screen shows;
  *   - screen_*.c  one role screen each, a struct of functions per tab;
  *   - table.c     the table widget the five lists are drawn with, and the
@@ -57,7 +60,7 @@ typedef enum {
  * takes the keys while it is open. */
 enum {
     V_MENU = 1 << 0,      /* the role menu */
-    V_LOGIN = 1 << 1,     /* customer: sign up or pick an account */
+    V_LOGIN = 1 << 1,     /* the login dialog (login.c) */
     V_CATALOG = 1 << 2,   /* customer: the catalog view */
     V_ORDERS = 1 << 3,    /* customer: my orders */
     V_FOODS = 1 << 4,     /* manager: the foods table */
@@ -68,8 +71,10 @@ enum {
     V_CONFIRM = 1 << 9,   /* a yes/no question */
     V_EDIT = 1 << 10,     /* a form or a one-line prompt */
     V_TICKET = 1 << 11,   /* the ticket of one order */
-    V_SCREENS = V_LOGIN | V_CATALOG | V_ORDERS | V_FOODS | V_DAY | V_BOARD | V_AUDIT,
-    V_LISTS = V_MENU | V_LOGIN | V_CATALOG | V_ORDERS | V_FOODS | V_BOARD | V_AUDIT,
+    V_SIGNUP = 1 << 12,   /* the kiosk's new-customer form (login.c) */
+    V_KIOSK = 1 << 13,    /* with V_LOGIN: the customer's login, which offers sign-up */
+    V_SCREENS = V_CATALOG | V_ORDERS | V_FOODS | V_DAY | V_BOARD | V_AUDIT,
+    V_LISTS = V_MENU | V_CATALOG | V_ORDERS | V_FOODS | V_BOARD | V_AUDIT,
 };
 
 #define ROLE_NONE 0u
@@ -169,10 +174,18 @@ struct app {
 
     /* who */
     unsigned role;             /* ROLE_* or ROLE_NONE in the menu */
-    char caller[600];          /* the credential frame sent with each request */
-    char staff[64];            /* the manager's or delivery team's subject */
-    long long customer;        /* the signed-in customer, 0 when none */
+    char caller[600];          /* the credential frame sent with each request: the
+                                  screen's token, "-" in the menu */
+    char staff[64];            /* the manager's or delivery team's login (its token's subject) */
+    long long customer;        /* the logged-in customer (its token's subject), 0 when none */
     char customer_name[96];
+    /* sessions (login.c): one token per role, in memory only (never a file) */
+    struct {
+        char cred[600];        /* "token:..." or "" */
+        char login[PROTO_MAX_ID + 1]; /* the login typed in the dialog ("" when given) */
+        int given;             /* COUNTER_TOKEN or the session file's: not ended here */
+    } sess[3];
+    struct login *login;       /* the open login dialog, NULL when none */
 
     /* where */
     const screen_t *screen;    /* NULL: the role menu */
@@ -204,6 +217,7 @@ struct app {
         int yes;
         long long arg;
         int form;
+        int login;             /* the login dialog's Enter */
     } later;
 
     /* the message line */
@@ -246,8 +260,11 @@ typedef int (*tui_rows_fn)(app_t *app, json_t **out, int max);
  * no moving key. */
 tui_res_t tui_list_move(app_t *app, tui_rows_fn rows, const char *key, long long *sel, int *cur, int page,
                         int k);
-/* The signed-in customer (0: nobody); sets the caller frame. */
+/* The logged-in customer (0: nobody) and their name as shown. */
 void tui_set_customer(app_t *app, long long id, const char *name);
+/* The caller frame from the screen's session (after a login or logout);
+ * the event subscription starts again when it changes. */
+void tui_set_caller(app_t *app);
 
 /* tui.c: messages and dialogs */
 void tui_flash(app_t *app, ui_t kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -270,6 +287,13 @@ void net_close(app_t *app);
  * unavailable when the service did not answer (which sets the offline flag)
  * or is known to be offline (no time is spent waiting then). */
 int net_call(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_t *err);
+/* The same with another credential frame (the login dialog's "-", a token
+ * to end); an unauthorized answer then means no lost session. */
+int net_call_as(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_t *err,
+                const char *cred);
+/* Follow events again from now, with the current caller (none without a
+ * token); the manager's audit is loaded again then, without duplicates. */
+void net_refollow(app_t *app);
 /* Datasets: which the current screen shows (1 << DS_*); mark for fetching. */
 void net_want(app_t *app, unsigned mask);
 void net_dirty(app_t *app, int ds);
@@ -291,6 +315,31 @@ const char *net_ds_service(int ds);
 /* Describe an event in one line: "order #5: 2 x pizza for lee (2,000)". */
 void net_describe(const json_t *ev, char *out, size_t n);
 
+/* login.c: sessions. The slot of a role in app->sess (0..2). */
+int login_slot(unsigned role);
+/* At start: a given session (COUNTER_TOKEN, the session file) of first's
+ * role opens it at once; else the role menu, with first's login dialog. */
+void login_start(app_t *app, const screen_t *first);
+/* The login dialog for role, over the role menu. */
+void login_open(app_t *app, unsigned role);
+/* A call with the screen's token was answered unauthorized: the dialog for
+ * the same role and login opens over the screen, which stays as it is. */
+void login_lost(app_t *app);
+/* Forget role's token; end its session first when end and it is ours. */
+void login_forget(app_t *app, unsigned role, int end);
+/* The view of the open dialog (V_LOGIN, with V_KIOSK for the customer's
+ * login; V_SIGNUP): where its keys apply. */
+unsigned login_view(const app_t *app);
+/* Close the dialog, wiping what was typed. */
+void login_close(app_t *app);
+/* Draw the dialog (the cursor in its field): its window, for the caller to
+ * refresh last and delete; NULL when none is open. */
+WINDOW *login_draw(app_t *app);
+/* Text keys for the dialog (tui_res_t); TUI_UNHANDLED when none is open. */
+int login_key(app_t *app, int key);
+/* Send what Enter asked for (app->later.login). */
+void login_submit(app_t *app);
+
 /* screen_delivery.c: the board, shared with the manager's Deliveries tab.
  * Both screens keep a board_t first in their state (app->st). */
 typedef struct {
@@ -303,7 +352,6 @@ tui_res_t board_key(app_t *app, int key);
 /* Action handlers (actions.c lists them; each lives with its screen). */
 tui_res_t act_help(app_t *, int);
 tui_res_t act_quit(app_t *, int);
-tui_res_t act_roles(app_t *, int);
 tui_res_t act_redraw(app_t *, int);
 tui_res_t act_tab(app_t *, int);
 tui_res_t act_move(app_t *, int);
@@ -316,11 +364,12 @@ tui_res_t act_edit_cancel(app_t *, int);
 tui_res_t act_edit_field(app_t *, int);
 tui_res_t act_ticket_close(app_t *, int);
 
-tui_res_t act_signup(app_t *, int);
-tui_res_t act_login_digit(app_t *, int);
-tui_res_t act_login_erase(app_t *, int);
-tui_res_t act_login(app_t *, int);
-tui_res_t act_forget(app_t *, int);
+tui_res_t act_login_ok(app_t *, int);
+tui_res_t act_login_back(app_t *, int);
+tui_res_t act_login_field(app_t *, int);
+tui_res_t act_login_new(app_t *, int);
+tui_res_t act_logout(app_t *, int);
+
 tui_res_t act_cust_search(app_t *, int);
 tui_res_t act_qty_digit(app_t *, int);
 tui_res_t act_qty_erase(app_t *, int);
@@ -330,7 +379,6 @@ tui_res_t act_my_ticket(app_t *, int);
 tui_res_t act_cancel_order(app_t *, int);
 tui_res_t act_edit_me(app_t *, int);
 tui_res_t act_withdraw(app_t *, int);
-tui_res_t act_signout(app_t *, int);
 
 tui_res_t act_food_search(app_t *, int);
 tui_res_t act_food_clear(app_t *, int);

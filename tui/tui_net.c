@@ -118,8 +118,10 @@ static void mark(app_t *app, int s, int up)
 
 /* ---- requests ---------------------------------------------------------------- */
 
+/* cred: the credential frame; NULL for the screen's (app->caller), whose
+ * unauthorized answer means the session ended (login_lost). */
 static int call_svc(app_t *app, int s, const char *cmd, json_t *body, json_t **out,
-                    proto_err_t *err, int is_long)
+                    proto_err_t *err, int is_long, const char *cred)
 {
     if (out)
         *out = NULL;
@@ -130,7 +132,7 @@ static int call_svc(app_t *app, int s, const char *cmd, json_t *body, json_t **o
                    config_services[s]);
         return -1;
     }
-    client_set_caller(l->client, app->caller);
+    client_set_caller(l->client, cred ? cred : app->caller);
     if (is_long)
         client_set_timeout(l->client, app->long_timeout_ms, 2);
     else
@@ -155,6 +157,8 @@ static int call_svc(app_t *app, int s, const char *cmd, json_t *body, json_t **o
     if (rep.status != ERR_OK) {
         proto_err_from_rep(&rep, err);
         proto_rep_clear(&rep);
+        if (err->status == ERR_UNAUTHORIZED && !cred)
+            login_lost(app);
         return -1;
     }
     if (out)
@@ -164,6 +168,12 @@ static int call_svc(app_t *app, int s, const char *cmd, json_t *body, json_t **o
 }
 
 int net_call(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_t *err)
+{
+    return net_call_as(app, cmd, body, out, err, NULL);
+}
+
+int net_call_as(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_t *err,
+                const char *cred)
 {
     const proto_cmd_t *c = proto_cmd_find(cmd);
     if (out)
@@ -187,7 +197,7 @@ int net_call(app_t *app, const char *cmd, json_t *body, json_t **out, proto_err_
     if (!valid)
         return -1;
     int is_long = strcmp(cmd, "order.place") == 0 || strcmp(cmd, "order.cancel") == 0;
-    return call_svc(app, s, cmd, valid, out, err, is_long);
+    return call_svc(app, s, cmd, valid, out, err, is_long, cred);
 }
 
 /* ---- health probes ------------------------------------------------------------- */
@@ -245,7 +255,7 @@ static void probe_send(app_t *app, int s, long long now)
         {PROTO_SIGNATURE, strlen(PROTO_SIGNATURE)},
         {"health", 6},
         {rid, strlen(rid)},
-        {app->caller, strlen(app->caller)},
+        {"-", 1},   /* health needs no token: an ended session must not look offline */
         {"{}", 2},
     };
     if (zio_send(l->probe, f, 6, ZMQ_DONTWAIT) != 0) {
@@ -308,16 +318,24 @@ static void probes_tick(app_t *app, long long now)
 
 /* ---- events ----------------------------------------------------------------- */
 
+/* Does list hold the event with ev's id among its last `last` ones? */
+static int audit_has(const json_t *list, const json_t *ev, size_t last)
+{
+    const char *id = jstr(ev, "eventId");
+    size_t n = json_array_size(list);
+    for (size_t i = n > last ? n - last : 0; i < n; i++)
+        if (strcmp(jstr(json_array_get(list, i), "eventId"), id) == 0)
+            return 1;
+    return 0;
+}
+
 static void audit_add(app_t *app, const json_t *ev)
 {
     if (!app->audit && !(app->audit = json_array()))
         proto_oom();
     /* Catch-up after a gap may bring an event we already hold. */
-    const char *id = jstr(ev, "eventId");
-    size_t n = json_array_size(app->audit);
-    for (size_t i = n > 50 ? n - 50 : 0; i < n; i++)
-        if (strcmp(jstr(json_array_get(app->audit, i), "eventId"), id) == 0)
-            return;
+    if (audit_has(app->audit, ev, 50))
+        return;
     if (json_array_append(app->audit, (json_t *)ev) != 0)
         proto_oom();
     while (json_array_size(app->audit) > AUDIT_KEEP)
@@ -406,7 +424,7 @@ static int history_call(void *arg, const char *publisher, json_t *body, json_t *
         json_decref(body);
         return -1;
     }
-    return call_svc(arg, s, "events.since", body, res, &err, 0);
+    return call_svc(arg, s, "events.since", body, res, &err, 0, NULL);
 }
 
 /* The recent past for the audit: the last events of each publisher up to
@@ -423,11 +441,13 @@ static void audit_load(app_t *app)
         src[n++] = (history_src_t){config_services[p], upto > 80 ? upto - 80 : 0, upto, 0, 0};
     }
     json_t *sorted = history_load(src, n, 80, 1, history_call, app);
-    /* Events that arrived live since the subscription started come after. */
-    size_t k;
+    /* Events that arrived live since the subscription started come after
+     * (a subscription started again finds older ones in the history). */
+    size_t k, loaded = json_array_size(sorted);
     json_t *ev;
     json_array_foreach(app->audit, k, ev)
-        json_array_append(sorted, ev);
+        if (!audit_has(sorted, ev, loaded))
+            json_array_append(sorted, ev);
     json_decref(app->audit);
     app->audit = sorted;
     while (json_array_size(app->audit) > AUDIT_KEEP)
@@ -437,7 +457,8 @@ static void audit_load(app_t *app)
 /* Subscribe once every publisher answers: positions = their last seq now. */
 static void follow_ensure(app_t *app, long long now)
 {
-    if (app->follow || now < app->follow_retry)
+    /* Before a login nothing is followed (events.since needs a token). */
+    if (app->follow || now < app->follow_retry || strncmp(app->caller, "token:", 6) != 0)
         return;
     app->follow_retry = now + 1000;
     for (int p = 0; p < app->nsvc; p++)
@@ -452,7 +473,7 @@ static void follow_ensure(app_t *app, long long now)
         /* after = the largest allowed: no events, only last_seq. */
         if (call_svc(app, p, "events.since",
                      json_pack("{s:I, s:i}", "after", (json_int_t)1000000000000LL, "limit", 1), &res,
-                     &err, 0) != 0)
+                     &err, 0, NULL) != 0)
             return;
         last[p] = jint(res, "last_seq");
         json_decref(res);
@@ -474,6 +495,12 @@ static void follow_ensure(app_t *app, long long now)
     net_dirty_all(app);
     if (app->role == ROLE_MANAGER)
         audit_load(app);
+}
+
+void net_refollow(app_t *app)
+{
+    follow_destroy(&app->follow);
+    app->follow_retry = 0;
 }
 
 /* ---- data sets ------------------------------------------------------------------- */
@@ -559,7 +586,7 @@ static json_t *ds_body(app_t *app, int d)
 static int fetch(app_t *app, long long now)
 {
     int waiting = 0;
-    for (int d = 0; d < DS__COUNT; d++) {
+    for (int d = 0; d < DS__COUNT && !app->login; d++) {
         dataset_t *ds = &app->ds[d];
         const struct ds_def *def = &defs[d];
         if (!(app->wanted & (1u << d)) || !ds->dirty)
@@ -598,6 +625,8 @@ static int fetch(app_t *app, long long now)
             ds->error[0] = '\0';
         } else if (err.status == ERR_UNAVAILABLE && app->svc[ds_reader[d]].up == 0) {
             continue;   /* stays dirty: fetched when the service is back */
+        } else if (err.status == ERR_UNAUTHORIZED) {
+            continue;   /* the session ended: kept as shown, fetched after the login */
         } else {
             snprintf(ds->error, sizeof ds->error, "%s: %s", proto_status_name(err.status),
                      err.message);
@@ -647,6 +676,9 @@ int net_tick(app_t *app)
 {
     long long now = proto_mono_ms();
     probes_tick(app, now);
+    /* Nothing is asked while the login dialog waits for a password. */
+    if (app->login)
+        return 250;
     follow_ensure(app, now);
     /* Catch-up calls block while a publisher is away: only when all answer. */
     if (app->follow && !app->offline)

@@ -2,7 +2,8 @@
 # tui_audit: the manager's audit of who did what is complete after a switch
 # of role. A TUI opened on the customer screen subscribes to events at once;
 # orders placed while it shows the customer screen must appear in the audit
-# when the same TUI switches to the manager screen (R, then m).
+# when the same TUI switches to the manager screen (R, then m and the
+# manager's password).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tui_lib.sh"
 
@@ -28,7 +29,12 @@ tui_wait 10 "my orders shows order #2 live" t "^ +2 +toast +1 "
 tui_keys t R
 tui_wait 5 "R goes back to the role menu" t "manager"
 tui_keys t m
-tui_wait 5 "m opens the manager screen" t "manager:"
+tui_wait 5 "m asks the manager's login" t "manager login"
+tui_type t admin
+tui_keys t Enter
+tui_type t "$(cat "$TEST_PW")"
+tui_keys t Enter
+tui_wait 10 "the manager's password opens the manager screen" t "manager: admin"
 for i in 1 2 3; do tui_keys t Tab; done
 tui_wait 10 "the audit shows order #1 by customer:1" t "customer:1 +order #1: 2 x toast"
 tui_wait 10 "the audit shows order #2 by customer:1" t "customer:1 +order #2: 1 x toast"

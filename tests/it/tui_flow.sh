@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tui_flow: the three screens together, live. A customer signs up on the
-# customer screen, orders 2 of a food and sees it in my orders; the delivery
+# customer kiosk (login and password), orders 2 of a food and sees it in my orders; the delivery
 # team's screen (another terminal) sees it arrive within 1 s, confirms,
 # ships and completes it; the customer's screen shows "delivered" within 1 s
 # without a key pressed there; the manager's foods table shows the stock 2
@@ -19,19 +19,23 @@ wait_for 10 "the catalog view has both foods" sh -c '[ "$("$COUNTER_BIN" --json 
 tui_start cust -- --role customer
 tui_start team -- --role delivery --as delivery:kim
 tui_start boss -- --role manager --as manager:park
-tui_wait 10 "the customer screen offers to sign up" cust "n +sign up as a new customer"
+tui_wait 10 "the customer kiosk asks to log in, or to sign up" cust "Tab: new customer"
 tui_wait 10 "the delivery board is empty" team "RECEIVED \(0\)"
 tui_wait 10 "the manager sees 김치찌개 with stock 10" boss "김치찌개 +9,000 +10 "
 tui_wait 10 "every screen is online" boss "online"
 
 # ---- sign up ------------------------------------------------------------------
-tui_keys cust n
-tui_wait 5 "n opens the sign-up form" cust "sign up"
+tui_keys cust Tab
+tui_wait 5 "Tab opens the sign-up form" cust "new customer: sign up"
 tui_type cust "lee"
 tui_keys cust Tab
 tui_type cust "010-1234"
 tui_keys cust Tab
 tui_type cust "seoul"
+tui_keys cust Tab
+tui_type cust "lee"
+tui_keys cust Tab
+tui_type cust "$(cat "$TEST_PW")"
 tui_keys cust Enter
 tui_wait 5 "signed up: the title names customer lee #1" cust "customer: lee #1"
 tui_wait 5 "... and the catalog shows 김치찌개" cust "1 +김치찌개 +9,000 +10"

@@ -4,7 +4,8 @@
 # Tab, Backspace, control keys, resizes) spread over the customer, manager
 # and delivery-team screens, with live orders going on meanwhile. Every TUI
 # must still run afterwards, answer keys (no stuck screen: Esc closes any
-# dialog, ? opens the help, R the role menu), quit with status 0, and leave
+# dialog, ? opens the help, R the role menu, m and the manager's password
+# the manager screen), quit with status 0, and leave
 # no sanitizer report (build-san: `make SAN=1`).
 #
 # The sequence is reproducible: KEYS_SEED picks it (default 4242). q and
@@ -34,7 +35,7 @@ assert_rc 0 "a cancellation request on the board" counter --as customer:2 orders
 screens=(cust boss team)
 tui_start cust -- --role customer --as customer:1
 tui_start boss -- --role manager
-tui_start team -- --role delivery
+tui_start team -- --role delivery --as delivery:kim
 tui_wait 10 "customer screen up" cust "김치찌개"
 tui_wait 10 "manager screen up" boss "김치찌개"
 tui_wait 10 "delivery screen up" team "CANCELLATION REQUESTS \(1\)"
@@ -106,7 +107,12 @@ for s in "${screens[@]}"; do
     tui_keys "$s" R
     tui_wait 10 "$s: R shows the role menu" "$s" "Who is at the counter\?"
     tui_keys "$s" m
-    tui_wait 10 "$s: m opens the manager screen, live data shown" "$s" "\[Foods\].*online|김치찌개 +9,000"
+    tui_wait 10 "$s: m asks the manager's login" "$s" "manager login"
+    tui_type "$s" admin
+    tui_keys "$s" Enter
+    tui_type "$s" "$(cat "$TEST_PW")"
+    tui_keys "$s" Enter
+    tui_wait 10 "$s: ... which opens the manager screen, live data shown" "$s" "\[Foods\].*online|김치찌개 +9,000"
 done
 assert_rc 0 "the backend still answers" counter status
 tui_keys boss Escape

@@ -5,7 +5,8 @@
 # without it); sold-out foods are greyed, refused, and change live; the
 # status line and the `?` help come from one key table, the keys a role may
 # not use greyed; `counter` with no command opens the role menu; the backend
-# refuses what a role may not do whatever the TUI shows.
+# refuses what a role may not do whatever the TUI shows. (tui_login: the
+# login dialog, logout and a session ending mid-screen.)
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/tui_lib.sh"
 
@@ -21,7 +22,12 @@ wait_for 10 "the catalog view has the 4 foods" sh -c '[ "$("$COUNTER_BIN" --json
 tui_start menu --
 tui_wait 10 "counter with no command opens the role menu" menu "Who is at the counter\?"
 tui_keys menu m
-tui_wait 5 "m opens the manager screen" menu "manager: .*\[Foods\]"
+tui_wait 5 "m asks the manager's login and password" menu "manager login"
+tui_type menu admin
+tui_keys menu Enter
+tui_type menu "$(cat "$TEST_PW")"
+tui_keys menu Enter
+tui_wait 10 "... which open the manager screen" menu "manager: admin .*\[Foods\]"
 tui_keys menu R
 tui_wait 5 "R goes back to the role menu" menu "Who is at the counter\?"
 tui_quit menu
@@ -202,7 +208,7 @@ assert_error 1 "forbidden" "customer 2 cannot see customer 1's order (backend)" 
 
 # ---- the board colours deliveries by waiting time -------------------------------------------------
 printf 'tui.wait_warn_s = 1\ntui.wait_late_s = 3\n' >>"$COUNTER_HOME/counter.conf"
-tui_start team -- --role delivery
+tui_start team -- --role delivery --as delivery:kim
 tui_wait 10 "the board shows order 1" team "#1 +김치찌개 x1 +lee"
 tui_wait 10 "after 3 s it is marked late (!)" team "#1 +김치찌개 x1 +lee +seoul +[0-9]+s!"
 late=$(tui_cap_e team | grep -- "#1")
