@@ -19,7 +19,7 @@ listening() { awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); print strtonum("0x"
 pick_base() {
     local base p busy try
     for try in 1 2 3 4 5 6 7 8 9 10; do
-        base=$((20000 + (RANDOM % 1000) * 40))
+        base=$((20000 + (RANDOM % 300) * 40))   # below the ephemeral ports (32768-)
         busy=$(listening)
         for p in $(seq "$base" $((base + nports - 1))); do
             grep -qx "$p" <<<"$busy" && continue 2
