@@ -212,7 +212,7 @@ lg_pid=$!
 sleep 1
 t_cut=$(now_ms)
 ip -n "${NS}t" link set vc down || fail "cannot cut the link to C"
-note "link to C cut ($(( t_cut / 1000 % 100 )).$(( t_cut % 1000 )) s) while loadgen runs"
+note "link to C cut while loadgen runs"
 c_down() {   # status (exit 3: some are down) says delivery and view do not answer
     local st
     st=$(counter --json status)
