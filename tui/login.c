@@ -430,7 +430,7 @@ static int took_token(app_t *app, struct login *l, const char *login, const json
     if (!l->reauth)
         login_forget(app, l->role, 1);   /* an older session of the role */
     snprintf(app->sess[s].cred, sizeof app->sess[s].cred, "%s", cred);
-    snprintf(app->sess[s].login, sizeof app->sess[s].login, "%s", login);
+    snprintf(app->sess[s].login, sizeof app->sess[s].login, "%.*s", PROTO_MAX_ID, login);
     app->sess[s].given = 0;
     sodium_memzero(cred, sizeof cred);
     return 0;
