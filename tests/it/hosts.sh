@@ -46,6 +46,7 @@ hosts_cleanup() {
     for p in "${WORKER_PIDS[@]}"; do
         kill -9 "$p" 2>/dev/null
     done
+    reap_home "$TEST_HOME"     # what backend start left running (by its locks)
     for n in "${made_ns[@]}"; do
         ip netns del "$n" 2>/dev/null
     done
@@ -134,19 +135,33 @@ for h in $HOSTS; do
 done
 
 # ---- each host starts its workers in its namespace -------------------------------------------
+# Host A as its operator would: `counter backend start SERVICE` for each of
+# its services (the keys it lacks stay on the other hosts); B and C run
+# counterd themselves, as a process manager would. All three at once: a
+# worker may wait for the publishers it follows on the others.
 start_host() {   # HOST: every service of HOST, in the background (pids in WORKER_PIDS)
     local h=$1 s
     for s in $services; do
         [ "$(host_of "$s")" = "$h" ] || continue
+        if [ "$h" = a ]; then
+            ip netns exec "$NS$h" env COUNTER_HOME="${HOME_OF[$h]}" "$REAL_COUNTER" backend start "$s" \
+                >>"$SCRATCH/start-$h.out" 2>&1 || echo "backend start $s: exit $?" >>"$SCRATCH/start-$h.out"
+            continue
+        fi
         ip netns exec "$NS$h" env COUNTER_HOME="${HOME_OF[$h]}" "$COUNTERD" "$s" \
             >>"${HOME_OF[$h]}/log/$s.log" 2>&1 &
         WORKER_PIDS+=($!)
     done
 }
 t0=$(now_ms)
-for h in $HOSTS; do
-    start_host "$h"
-done
+start_host a &
+start_a=$!
+start_host b
+start_host c
+wait "$start_a"
+assert_no_match "$(cat "$SCRATCH/start-a.out")" 'exit|did not' \
+    "host A: counter backend start customer, catalog (in its namespace)" ||
+    show "output" "$(cat "$SCRATCH/start-a.out")"
 all_ready() {
     local out
     out=$(counter --json status) || { echo "$out"; return 1; }
