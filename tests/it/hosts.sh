@@ -61,6 +61,11 @@ if ! command -v ip >/dev/null 2>&1 || ! ip netns add "${NS}t" 2>"$SCRATCH/netns.
     exit 0
 fi
 made_ns+=("${NS}t")
+# Namespaces a run killed with -9 left behind (their test's pid is gone).
+for n in $(ip netns list | awk '{print $1}' | grep -E '^ctrh[0-9]+[tabc]$'); do
+    p=${n#ctrh}
+    kill -0 "${p%?}" 2>/dev/null || ip netns del "$n"
+done
 for h in $HOSTS; do
     ip netns add "$NS$h" || die "ip netns add $NS$h"
     made_ns+=("$NS$h")
