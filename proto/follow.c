@@ -50,9 +50,17 @@ follow_t *follow_new(void *ctx, const config_t *cfg, const keys_t *keys, const c
     f->arg = arg;
     snprintf(f->caller, sizeof f->caller, "%s", caller);
     f->sub = zio_socket(ctx, ZMQ_SUB, 1);
-    int hwm = 100000;
+    /* A link to another host can go silent without a word (a cable pulled):
+     * ZMTP heartbeats drop a connection that stopped answering and ZeroMQ
+     * connects again, each try bounded, so events flow (and a gap is seen
+     * and caught up) about a second after the link is back, never only
+     * when TCP's backed-off retransmission gets through. */
+    int hwm = 100000, hb_ivl = 1000, hb_timeout = 3000, connect_ms = 1000;
     if (!f->sub || zmq_setsockopt(f->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
-        zmq_setsockopt(f->sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0) {
+        zmq_setsockopt(f->sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(f->sub, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) != 0 ||
+        zmq_setsockopt(f->sub, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) != 0 ||
+        zmq_setsockopt(f->sub, ZMQ_CONNECT_TIMEOUT, &connect_ms, sizeof connect_ms) != 0) {
         zio_close(&f->sub);
         free(f);
         return NULL;

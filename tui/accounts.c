@@ -11,6 +11,7 @@
 #include "token.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -232,6 +233,28 @@ static int cmd_signup(cli_t *cli, int argc, char **argv)
     return rc == EXIT_OKAY ? took_session(cli, &o, res) : rc;
 }
 
+/* The auth service runs, but not as a worker of this host's backend: on
+ * another host (counter.conf names its tcp endpoint) or under systemd. Its
+ * health answered at its endpoint says so; setup then starts nothing here.
+ * Only asked when the shop has keys (without them nobody can answer). */
+static int auth_elsewhere(cli_t *cli)
+{
+    char dir[4200];
+    struct stat st;
+    if (config_path(cli->cfg, "keys", "auth.pub", dir, sizeof dir) != 0 ||
+        stat(dir, &st) != 0)
+        return 0;
+    json_t *h;
+    int saved = cli->timeout_ms;
+    cli->timeout_ms = 300;
+    int rc = cli_call(cli, "auth", "health", NULL, &h, 1);
+    cli->timeout_ms = saved;
+    if (rc != EXIT_OKAY)
+        return 0;
+    json_decref(h);
+    return 1;
+}
+
 static int cmd_setup(cli_t *cli, int argc, char **argv)
 {
     static const char usage[] = "counter setup [login=NAME] [--password-file FILE]";
@@ -239,7 +262,7 @@ static int cmd_setup(cli_t *cli, int argc, char **argv)
     if (parse_opts(argc - 1, argv + 1, &o, usage) != 0)
         return EXIT_USAGE;
     int pid;
-    if (!backend_running(cli->cfg, "auth", &pid)) {
+    if (!backend_running(cli->cfg, "auth", &pid) && !auth_elsewhere(cli)) {
         char *start[] = {"backend", "start", NULL};
         int rc = backend_ctl(cli, 2, start);
         if (rc != EXIT_OKAY)

@@ -85,6 +85,7 @@ void cli_usage(FILE *out)
           "  config                               the settings of counter.conf\n"
           "  backend start|stop|restart [SERVICE]\n"
           "  keys list | keys export DIR [SERVICE...] the public keys (and SERVICE's pair)\n"
+          "  keys make                            make the keys that are missing, start nothing\n"
           "  batch FILE|- [--keep-going]          one command per line\n"
           "\n"
           "Exit status: 0 ok, 1 the backend answered an error, 2 usage error,\n"

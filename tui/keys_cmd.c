@@ -1,5 +1,5 @@
 /*
- * keys_cmd.c - `counter keys list|export` and the CLI's keys: the shop's
+ * keys_cmd.c - `counter keys make|list|export` and the CLI's keys: the shop's
  * public keys (loaded on first use) with an ephemeral CURVE pair for this
  * terminal, so that every call is a CURVE client of its service.
  */
@@ -67,17 +67,25 @@ static int keys_list(cli_t *cli, const keys_t *k)
 int cmd_keys(cli_t *cli, int argc, char **argv)
 {
     int list = argc == 2 && strcmp(argv[1], "list") == 0;
+    int make = argc == 2 && strcmp(argv[1], "make") == 0;
     int export = argc >= 3 && strcmp(argv[1], "export") == 0;
-    if (!list && !export) {
-        fprintf(stderr, "usage: counter keys list | counter keys export DIR [SERVICE...]\n");
+    if (!list && !make && !export) {
+        fprintf(stderr, "usage: counter keys make | counter keys list | "
+                        "counter keys export DIR [SERVICE...]\n");
         return EXIT_USAGE;
+    }
+    char err[512];
+    /* A shop whose workers run on other hosts gets its keys here, without
+     * starting anything (existing keys are kept, as backend start does). */
+    if (make && keys_ensure(config_home(cli->cfg), err, sizeof err) != 0) {
+        fprintf(stderr, "counter: %s\n", err);
+        return EXIT_BACKEND;
     }
     const keys_t *k = cli_keys(cli);
     if (!k)
         return EXIT_BACKEND;
-    if (list)
+    if (list || make)
         return keys_list(cli, k);
-    char err[512];
     if (keys_export(k, argv[2], (const char *const *)argv + 3, (size_t)(argc - 3), err,
                     sizeof err) != 0) {
         fprintf(stderr, "counter: %s\n", err);

@@ -122,4 +122,26 @@ COUNTER_HOME=$term assert_rc 0 "a terminal home with the exported public keys li
     counter foods list
 assert_match "$RUN_OUT" pizza "... the shop's foods"
 
+# ---- the operator's terminal, the workers elsewhere ------------------------------------
+# With the operator's pair, setup reaches the auth service where counter.conf
+# says it runs and starts nothing here (here: the shop has its manager, so it
+# is a conflict; tests/it/hosts.sh makes the first one from such a terminal).
+op=$TEST_HOME/operator
+mkdir -p "$op" && cp "$COUNTER_HOME/counter.conf" "$op/"
+assert_rc 0 "keys export of the operator's pair (counter)" counter keys export "$op/keys" counter
+COUNTER_HOME=$op assert_error 1 "conflict" \
+    "setup from a terminal whose auth runs elsewhere: auth answers (a manager exists)" \
+    counter setup login=admin2 --password-file "$TEST_PW"
+assert_eq "$(ls "$op/run" 2>/dev/null | grep -c '\.lock$')" 0 "... no worker was started in the terminal's home"
+# keys make: the keys of a shop whose workers run elsewhere, nothing started.
+fresh=$TEST_HOME/fresh
+mkdir -p "$fresh" && cp "$COUNTER_HOME/counter.conf" "$fresh/"
+COUNTER_HOME=$fresh assert_rc 0 "keys make in a new home" counter keys make
+assert_eq "$(printf '%s\n' "$RUN_OUT" | wc -l)" $((nservices + 2)) "... it lists the public keys it made"
+assert_eq "$(cd "$fresh/keys" && ls | grep -c '\.key$')" $((nservices + 2)) "... every pair is made"
+assert_eq "$(ls "$fresh/run" 2>/dev/null | grep -c '\.lock$')" 0 "... and started nothing"
+sum_fresh=$(cat "$fresh/keys"/* | sha256sum)
+COUNTER_HOME=$fresh assert_rc 0 "keys make again" counter keys make
+assert_eq "$(cat "$fresh/keys"/* | sha256sum)" "$sum_fresh" "... keeps every key"
+
 finish
