@@ -34,6 +34,7 @@ struct follow {
     follow_apply_fn fn;
     void *arg;
     int nfeeds;
+    int catching_up;       /* inside catch_up: fn gets an events.since run */
     feed_t feeds[FOLLOW_MAX];
 };
 
@@ -123,8 +124,23 @@ static feed_t *feed_find(follow_t *f, const char *publisher, size_t len)
     return NULL;
 }
 
+static int catch_up_batches(follow_t *f, feed_t *fd);
+
 /* Ask the publisher for everything after our position, in batches. */
 static int catch_up(follow_t *f, feed_t *fd)
+{
+    f->catching_up = 1;
+    int rc = catch_up_batches(f, fd);
+    f->catching_up = 0;
+    return rc;
+}
+
+int follow_catching_up(const follow_t *f)
+{
+    return f->catching_up;
+}
+
+static int catch_up_batches(follow_t *f, feed_t *fd)
 {
     for (;;) {
         json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)fd->applied, "limit",
