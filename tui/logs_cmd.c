@@ -48,13 +48,20 @@ typedef struct {
     size_t n, cap;
 } lines_t;
 
-static void lines_add(lines_t *ls, const char *text, size_t len, char *key)
+/* A new slot at the end of ls (its order set). */
+static line_t *lines_push(lines_t *ls)
 {
     if (ls->n == ls->cap) {
         ls->cap = ls->cap ? ls->cap * 2 : 256;
         ls->v = proto_nonnull(realloc(ls->v, ls->cap * sizeof ls->v[0]));
     }
-    line_t *l = &ls->v[ls->n];
+    ls->v[ls->n].order = ls->n;
+    return &ls->v[ls->n++];
+}
+
+static void lines_add(lines_t *ls, const char *text, size_t len, char *key)
+{
+    line_t *l = lines_push(ls);
     l->text = xmalloc(len + 2);
     memcpy(l->text, text, len);
     l->text[len] = '\n';
@@ -64,7 +71,6 @@ static void lines_add(lines_t *ls, const char *text, size_t len, char *key)
     if (len >= TS_LEN && text[4] == '-' && text[10] == 'T' && text[TS_LEN - 1] == 'Z')
         snprintf(key, TS_LEN + 1, "%.*s", TS_LEN, text);
     snprintf(l->key, sizeof l->key, "%s", key);
-    l->order = ls->n++;
 }
 
 static void lines_free(lines_t *ls)
@@ -127,13 +133,10 @@ static off_t tail_fd(int fd, off_t size, size_t want, lines_t *ls)
 static void lines_move(lines_t *dst, lines_t *src)
 {
     for (size_t i = 0; i < src->n; i++) {
-        if (dst->n == dst->cap) {
-            dst->cap = dst->cap ? dst->cap * 2 : 256;
-            dst->v = proto_nonnull(realloc(dst->v, dst->cap * sizeof dst->v[0]));
-        }
-        dst->v[dst->n] = src->v[i];
-        dst->v[dst->n].order = dst->n;
-        dst->n++;
+        line_t *l = lines_push(dst);
+        size_t order = l->order;
+        *l = src->v[i];
+        l->order = order;
     }
     free(src->v);
     *src = (lines_t){0};
