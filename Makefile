@@ -34,7 +34,7 @@ BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backe
                backend/svc_view.c backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
 TUI_SRC     := tui/counter.c tui/cli.c tui/session.c tui/accounts.c tui/keys_cmd.c tui/output.c \
-               tui/backend_ctl.c tui/audit.c tui/history.c \
+               tui/backend_ctl.c tui/logs_cmd.c tui/audit.c tui/history.c \
                tui/tui.c tui/tui_net.c tui/login.c tui/actions.c tui/dialog.c tui/widgets.c tui/table.c \
                tui/screen_customer.c tui/screen_manager.c tui/screen_delivery.c
 

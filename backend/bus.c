@@ -13,6 +13,8 @@
 
 #define HEARTBEAT_MS 500
 #define MAX_SUBS 8
+/* A catch-up run longer than this is said in the log (smaller ones are routine). */
+#define CATCHUP_LOGGED 100
 
 typedef struct {
     char publisher[32];
@@ -289,6 +291,9 @@ static int apply_run(void *arg, const char *publisher, const json_t *events)
     }
     if (db_commit(bus->db) != 0)
         goto fail;
+    if (n > CATCHUP_LOGGED && bus->follow && follow_catching_up(bus->follow))
+        log_info("caught up %zu events of %s (seq %lld-%lld)", n, publisher, first,
+                 first + (long long)n - 1);
     bus_flush(bus);
     return 0;
 fail:

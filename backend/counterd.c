@@ -95,6 +95,29 @@ static keys_t *load_keys(const config_t *cfg, const char *name)
     return keys;
 }
 
+/* The level and rotation of the log (log.h): stderr is rotated only when it
+ * is $COUNTER_HOME/log/SERVICE.log, as `counter backend start` opens it. */
+static void open_log(const config_t *cfg, const char *service)
+{
+    char name[64], path[4200];
+    snprintf(name, sizeof name, "%s.log", service);
+    int have = config_path(cfg, "log", name, path, sizeof path) == 0;
+    (void)log_open(log_level_parse(config_str(cfg, "log.level")), have ? path : NULL,
+                   config_int(cfg, "log.max_bytes"), (int)config_int(cfg, "log.keep"));
+}
+
+/* The start line: version, and where the worker listens. */
+static void log_start(const config_t *cfg, const char *service)
+{
+    char req[512] = "?", pub[512] = "?", sync[512] = "?";
+    /* config_load refused a home whose endpoints do not fit. */
+    (void)(config_endpoint(cfg, service, "req", req, sizeof req) != 0 ||
+           config_endpoint(cfg, service, "pub", pub, sizeof pub) != 0 ||
+           config_endpoint(cfg, service, "sync", sync, sizeof sync) != 0);
+    log_info("start: version %s, req %s, pub %s, sync %s, log level %s", COUNTER_VERSION, req,
+             pub, sync, config_str(cfg, "log.level"));
+}
+
 int main(int argc, char **argv)
 {
     if (defs_match_config() != 0)
@@ -118,6 +141,7 @@ int main(int argc, char **argv)
         config_destroy(&cfg);
         return 1;
     }
+    open_log(cfg, def->name);
     char name[64];
     snprintf(name, sizeof name, "%s.lock", def->name);
     if (config_path(cfg, "run", name, path, sizeof path) != 0) {
@@ -145,10 +169,12 @@ int main(int argc, char **argv)
     if (ftruncate(lock, 0) != 0 || write(lock, pid, (size_t)n) != n)
         log_warn("cannot write pid to %s", path);
     int status = 1;
+    log_start(cfg, def->name);
     keys_t *keys = load_keys(cfg, def->name);
     if (keys)
         status = service_run(def, cfg, keys);
     keys_destroy(&keys);
+    log_info("stopped (exit status %d)", status);
     if (ftruncate(lock, 0) != 0)
         log_warn("cannot clear %s", path);
     close(lock);

@@ -134,11 +134,21 @@ static void pay_end(int slot)
     pthread_mutex_unlock(&saga.lock);
 }
 
+/* One log line per change of the breaker's state. */
+static void breaker_log_change(const char *from, const char *to)
+{
+    if (strcmp(from, to) != 0)
+        log_info("payment breaker: %s -> %s", from, to);
+}
+
 static int breaker_allow_locked(long long now, long *retry)
 {
     pthread_mutex_lock(&saga.lock);
+    const char *from = breaker_state(saga.breaker);
     int ok = breaker_allow(saga.breaker, now, retry);
+    const char *to = breaker_state(saga.breaker);
     pthread_mutex_unlock(&saga.lock);
+    breaker_log_change(from, to);
     return ok;
 }
 
@@ -153,8 +163,11 @@ static int breaker_is_open_locked(long long now, long *retry)
 static void breaker_record_locked(long long now, int ok, long elapsed)
 {
     pthread_mutex_lock(&saga.lock);
+    const char *from = breaker_state(saga.breaker);
     breaker_record(saga.breaker, now, ok, elapsed);
+    const char *to = breaker_state(saga.breaker);
     pthread_mutex_unlock(&saga.lock);
+    breaker_log_change(from, to);
 }
 
 static void breaker_count_rejected_locked(void)

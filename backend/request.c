@@ -18,8 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define COUNTER_VERSION "0.1.0"
-
 static const char *SCHEMA_REQ =
     "CREATE TABLE IF NOT EXISTS req_log("
     "  request_id TEXT PRIMARY KEY, command TEXT NOT NULL, caller TEXT NOT NULL,"
@@ -65,10 +63,36 @@ static void reply(service_t *svc, request_t *r, proto_status_t status, const jso
                  zmq_strerror(zmq_errno()));
 }
 
+/* The log line of a refused request: its id, command, caller (role:subject,
+ * never the credential) and reason. Anyone can send bad requests, so these
+ * lines are rate limited; a JSON parser's complaint quotes the body (it may
+ * hold a password): only its first clause is kept. */
+static void log_refused(const request_t *r, const proto_err_t *err)
+{
+    const char *id = r->req.request_id[0] ? r->req.request_id : "-";
+    const char *cmd = r->req.command[0] ? r->req.command : "-";
+    const char *who = r->req.caller_raw[0] ? r->req.caller_raw : "-";
+    int len = strcmp(err->field, "body") == 0 ? (int)strcspn(err->message, ":")
+                                              : (int)strlen(err->message);
+    switch (err->status) {
+    case ERR_INTERNAL:
+        log_error("%s %s by %s: %s", id, cmd, who, err->message);
+        break;
+    case ERR_BAD_REQUEST:
+    case ERR_UNAUTHORIZED:
+    case ERR_FORBIDDEN:
+        log_limited("refused %s %s by %s: %s: %.*s", id, cmd, who,
+                    proto_status_name(err->status), len, err->message);
+        break;
+    default:
+        log_debug("%s %s by %s: %s: %.*s", id, cmd, who, proto_status_name(err->status), len,
+                  err->message);
+    }
+}
+
 static void reply_error(service_t *svc, request_t *r, const proto_err_t *err)
 {
-    if (err->status == ERR_INTERNAL)
-        log_error("%s: %s", r->req.command[0] ? r->req.command : "-", err->message);
+    log_refused(r, err);
     json_t *body = proto_err_body(err);
     reply(svc, r, err->status, body);
     json_decref(body);
@@ -340,6 +364,7 @@ void request_back(service_t *svc, request_t *r)
     }
     if (!out)
         out = json_object();
+    log_debug("%s %s by %s: ok", r->req.request_id, r->req.command, r->req.caller_raw);
     reply(svc, r, ERR_OK, out);
     json_decref(out);
 }

@@ -326,6 +326,7 @@ static int loop(broker_t *b)
         if (svc->def->tick)
             svc->def->tick(svc);
         request_log_prune(svc);
+        log_tick();
     }
     for (size_t i = 0; i < b->queued; i++)
         request_destroy(&b->queue[i]);

@@ -27,6 +27,9 @@
 #include "keys.h"
 #include "proto.h"
 
+/* The version a worker reports (health, its start line). */
+#define COUNTER_VERSION "0.1.0"
+
 typedef struct service service_t;
 
 /* A command handler. body is validated against the command's schema. On

@@ -329,6 +329,8 @@ static int login_failed(service_t *svc, const char *login, long long now, long l
                             "failed logins")) != 0;
     if (!rc && until)
         log_warn("account %s locked after %lld failed logins", login, n);
+    else if (!rc)
+        log_limited("login %s failed (%lld in a row)", login, n);
     *wait_ms = (until ? until : next) - now;
     return tx_end(svc, rc ? proto_fail(err, ERR_INTERNAL, NULL, "cannot count the failure") : 0,
                   err);
@@ -652,6 +654,7 @@ static int cmd_lock(service_t *svc, const proto_req_t *req, const json_t *body, 
         emit(svc, "AccountLocked", json_pack("{s:s, s:n, s:s}", "login", login, "until", "reason",
                                              reason)) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot lock the account");
+    log_info("account %s %s", login, reason);
     *result = account_public(svc, login, err);
     return *result ? 0 : err->status;
 }
@@ -661,7 +664,6 @@ static int cmd_lock(service_t *svc, const proto_req_t *req, const json_t *body, 
 static int cmd_unlock(service_t *svc, const proto_req_t *req, const json_t *body,
                       json_t **result, proto_err_t *err)
 {
-    (void)req;
     const char *login = jstr(body, "login");
     json_t *acct = NULL;
     if (account_need(svc, login, &acct, err))
@@ -681,6 +683,7 @@ static int cmd_unlock(service_t *svc, const proto_req_t *req, const json_t *body
     if (db_run(service_db(svc), SQL_A_STATE, "sss", login, "active", ts) != 0 ||
         emit(svc, "AccountUnlocked", json_pack("{s:s}", "login", login)) != 0)
         return proto_fail(err, ERR_INTERNAL, NULL, "cannot unlock the account");
+    log_info("account %s unlocked by %s", login, req->caller_raw);
     *result = account_public(svc, login, err);
     return *result ? 0 : err->status;
 }

@@ -34,6 +34,7 @@ struct follow {
     follow_apply_fn fn;
     void *arg;
     int nfeeds;
+    int catching_up;       /* inside catch_up: fn gets an events.since run */
     feed_t feeds[FOLLOW_MAX];
 };
 
@@ -131,8 +132,8 @@ static feed_t *feed_find(follow_t *f, const char *publisher, size_t len)
     return NULL;
 }
 
-/* Ask the publisher for everything after our position, in batches. */
-static int catch_up(follow_t *f, feed_t *fd)
+/* The catch-up itself: events.since after our position, batch by batch. */
+static int catch_up_batches(follow_t *f, feed_t *fd)
 {
     for (;;) {
         json_t *body = json_pack("{s:I, s:i}", "after", (json_int_t)fd->applied, "limit",
@@ -193,6 +194,20 @@ static int catch_up(follow_t *f, feed_t *fd)
         if (ok < (size_t)CATCHUP_BATCH || ok != n)
             return 0;
     }
+}
+
+/* Ask the publisher for everything after our position, in batches. */
+static int catch_up(follow_t *f, feed_t *fd)
+{
+    f->catching_up = 1;
+    int rc = catch_up_batches(f, fd);
+    f->catching_up = 0;
+    return rc;
+}
+
+int follow_catching_up(const follow_t *f)
+{
+    return f->catching_up;
 }
 
 /* Apply the live events gathered for a feed in one run (one transaction for

@@ -46,6 +46,10 @@ int follow_on_readable(follow_t *f);
  * once a second per unreachable publisher. Call from the loop's timer. */
 void follow_tick(follow_t *f, int force);
 
+/* 1 while follow_tick or follow_on_readable is catching up (events.since),
+ * so that an apply callback can tell a catch-up from live events. */
+int follow_catching_up(const follow_t *f);
+
 /* Positions: [{"publisher","applied","latest","lag"}]. New reference. */
 json_t *follow_positions(const follow_t *f);
 long long follow_total_lag(const follow_t *f);

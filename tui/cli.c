@@ -84,6 +84,7 @@ void cli_usage(FILE *out)
           "  status                               health of every worker\n"
           "  config                               the settings of counter.conf\n"
           "  backend start|stop|restart [SERVICE]\n"
+          "  backend logs [SERVICE] [--follow] [--lines N]   the workers' logs\n"
           "  keys list | keys export DIR [SERVICE...] the public keys (and SERVICE's pair)\n"
           "  keys make                            make the keys that are missing, start nothing\n"
           "  batch FILE|- [--keep-going]          one command per line\n"
@@ -509,6 +510,8 @@ int cli_run(cli_t *cli, int argc, char **argv)
         return cmd_events(cli, argc, argv);
     if (strcmp(w, "keys") == 0)
         return cmd_keys(cli, argc, argv);
+    if (strcmp(w, "backend") == 0 && argc >= 2 && strcmp(argv[1], "logs") == 0)
+        return cmd_logs(cli, argc - 1, argv + 1);
     if (strcmp(w, "backend") == 0)
         return backend_ctl(cli, argc, argv);
     if (strcmp(w, "batch") == 0)

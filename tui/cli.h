@@ -58,6 +58,10 @@ int cmd_keys(cli_t *cli, int argc, char **argv);
 const keys_t *cli_keys(cli_t *cli);
 int cli_curve(cli_t *cli, const char *service, zio_curve_t *out);
 
+/* logs_cmd.c: `counter backend logs [SERVICE] [--follow] [--lines N]` (argv[0]
+ * is "logs"). */
+int cmd_logs(cli_t *cli, int argc, char **argv);
+
 /* backend_ctl.c: `counter backend start|stop|restart|status [SERVICE]`. */
 int backend_ctl(cli_t *cli, int argc, char **argv);
 /* Is the service's worker running? Sets *pid when it is. */

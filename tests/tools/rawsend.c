@@ -15,6 +15,8 @@
  * FRAME is literal text, or "hex:0a0b...", "big:N" (N bytes of 'x'),
  * "empty:" (a zero-length frame), "json-big:N" (a JSON object of about N bytes).
  * -d sends from a DEALER (no empty delimiter frame) instead of a REQ.
+ * -n COUNT sends the request COUNT times, one after the other's reply (a
+ * flood, for the log's rate limit), and prints the last reply only.
  * Prints each reply frame on its own line. Exit 0 on a reply, 3 on timeout,
  * 2 on usage errors.
  */
@@ -112,24 +114,26 @@ static const char *service_of(const char *ep)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: rawsend [-d] [-t MS] [--key NAME] [--server NAME] [--plain] "
+    fprintf(stderr, "usage: rawsend [-d] [-t MS] [-n COUNT] [--key NAME] [--server NAME] [--plain] "
                     "SERVICE|ENDPOINT FRAME...\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    int dealer = 0, timeout = 2000, opt, plain = 0;
+    int dealer = 0, timeout = 2000, opt, plain = 0, count = 1;
     const char *own = NULL, *server = NULL;
     static const struct option longs[] = {{"key", required_argument, NULL, 'k'},
                                           {"server", required_argument, NULL, 's'},
                                           {"plain", no_argument, NULL, 'p'},
                                           {NULL, 0, NULL, 0}};
-    while ((opt = getopt_long(argc, argv, "dt:", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "dt:n:", longs, NULL)) != -1) {
         if (opt == 'd')
             dealer = 1;
         else if (opt == 't')
             timeout = atoi(optarg);
+        else if (opt == 'n')
+            count = atoi(optarg);
         else if (opt == 'k')
             own = optarg;
         else if (opt == 's')
@@ -178,13 +182,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "rawsend: %s: %s\n", ep, zmq_strerror(zmq_errno()));
         return 3;
     }
-    int rc = 3;
-    if (zio_send(s, f, n, 0) == 0) {
+    int rc = 0;
+    for (int sent = 0; sent < count && rc == 0; sent++) {
+        rc = 3;
+        if (zio_send(s, f, n, 0) != 0)
+            break;
         zmq_pollitem_t item = {s, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, timeout) == 1) {
             zio_msgs_t m;
             if (zio_recv(s, &m, 0) == 0) {
-                for (size_t i = 0; i < m.n; i++)
+                for (size_t i = 0; i < m.n && sent == count - 1; i++)
                     printf("%.*s\n", (int)m.frame[i].size, (const char *)m.frame[i].data);
                 zio_msgs_close(&m);
                 rc = 0;
