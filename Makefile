@@ -7,7 +7,7 @@ MANPREFIX ?= $(PREFIX)/share/man
 DESTDIR   ?=
 
 CC       ?= cc
-PKGS     := libzmq libsodium jansson sqlite3 ncursesw
+PKGS     := libzmq libsodium jansson sqlite3 ncursesw libsystemd
 # Sanitizer builds go to their own folder: `make SAN=1 check`.
 ifeq ($(SAN),1)
   BUILD  ?= build-san
@@ -29,7 +29,7 @@ LDLIBS   += $(PKG_LIBS) -pthread
 PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c \
                proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c \
-               backend/service.c backend/breaker.c backend/zap.c
+               backend/service.c backend/breaker.c backend/zap.c backend/notify.c
 BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c \
                backend/svc_view.c backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
@@ -47,7 +47,8 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
                $(BUILD)/tests/test_config $(BUILD)/tests/test_db $(BUILD)/tests/test_tui \
                $(BUILD)/tests/test_token $(BUILD)/tests/test_keys $(BUILD)/tests/test_auth
-TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
+TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup \
+               $(BUILD)/tests/notifyrecv
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
 .PHONY: all run check check-san check-valgrind bench install uninstall clean deps
@@ -134,6 +135,10 @@ $(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(BUILD)/tui/session.o $(
 
 $(BUILD)/tests/bench_catchup: $(BUILD)/tests/tools/bench_catchup.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A NOTIFY_SOCKET of a test's own (tests/it/notify.sh): plain libc.
+$(BUILD)/tests/notifyrecv: $(BUILD)/tests/tools/notifyrecv.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 # `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/2 decoder for
 # FUZZ_TIME seconds; the corpus grows in $(BUILD)/fuzz/corpus, crashes land in
