@@ -4,6 +4,8 @@
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANPREFIX ?= $(PREFIX)/share/man
+# systemd looks for units in /usr/local/lib/systemd/system too.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR   ?=
 
 CC       ?= cc
@@ -79,9 +81,11 @@ $(BUILD)/systemd/counter.target: scripts/systemd/counter.target.in scripts/syste
 	@mkdir -p $(dir $@)
 	scripts/systemd/gen-target.sh $(BUILD)/counterd $< >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
+# counterd@.service runs @BINDIR@/counterd: here the BINDIR of this make, and
+# `make install` fills in its own (PREFIX, BINDIR) into the installed copy.
+$(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service.in
 	@mkdir -p $(dir $@)
-	cp $< $@
+	sed 's|@BINDIR@|$(BINDIR)|g' $< >$@.tmp && mv $@.tmp $@
 
 # The unit tests share tests/unit/unit.h.
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
@@ -182,14 +186,20 @@ bench: all
 	@BUILD=$(BUILD) scripts/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man8 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(BUILD)/counter $(BUILD)/counterd $(DESTDIR)$(BINDIR)/
 	install -m 644 man/counter.1 $(DESTDIR)$(MANPREFIX)/man1/
 	install -m 644 man/counterd.8 $(DESTDIR)$(MANPREFIX)/man8/
+	install -m 644 $(BUILD)/systemd/counter.target $(DESTDIR)$(SYSTEMDUNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' scripts/systemd/counterd@.service.in \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/counterd@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/counterd@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/counter $(DESTDIR)$(BINDIR)/counterd \
-	      $(DESTDIR)$(MANPREFIX)/man1/counter.1 $(DESTDIR)$(MANPREFIX)/man8/counterd.8
+	      $(DESTDIR)$(MANPREFIX)/man1/counter.1 $(DESTDIR)$(MANPREFIX)/man8/counterd.8 \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/counterd@.service $(DESTDIR)$(SYSTEMDUNITDIR)/counter.target
 
 clean:
 	rm -rf build build-san
