@@ -27,7 +27,7 @@ typedef struct {
     int behind;            /* the publisher is behind our position (restored?) */
     long long added_ms;    /* monotonic ms when following began */
     long long target;      /* the publisher's last sequence when first heard; -1: not yet */
-    int ready;             /* FEED_* below: caught up with target, or gave up waiting */
+    int ready;             /* FEED_* above: caught up with target, or gave up waiting */
     client_t *client;
 } feed_t;
 
