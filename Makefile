@@ -74,7 +74,7 @@ $(BUILD)/counterd: $(BACKEND_OBJ) $(PROTO_OBJ) $(BUILD)/backend/counterd.o
 $(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The systemd units, ready to install (see scripts/systemd/counterd@.service):
+# The systemd units, ready to install (see scripts/systemd/counterd@.service.in):
 # counter.target wants one counterd@ per service of `counterd --list`.
 $(BUILD)/systemd/counter.target: scripts/systemd/counter.target.in scripts/systemd/gen-target.sh \
                                  $(BUILD)/counterd
