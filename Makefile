@@ -4,10 +4,12 @@
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANPREFIX ?= $(PREFIX)/share/man
+# systemd looks for units in /usr/local/lib/systemd/system too.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR   ?=
 
 CC       ?= cc
-PKGS     := libzmq libsodium jansson sqlite3 ncursesw
+PKGS     := libzmq libsodium jansson sqlite3 ncursesw libsystemd
 # Sanitizer builds go to their own folder: `make SAN=1 check`.
 ifeq ($(SAN),1)
   BUILD  ?= build-san
@@ -29,7 +31,7 @@ LDLIBS   += $(PKG_LIBS) -pthread
 PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c \
                proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c \
-               backend/service.c backend/breaker.c backend/zap.c
+               backend/service.c backend/breaker.c backend/zap.c backend/notify.c
 BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c \
                backend/svc_view.c backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c
@@ -47,7 +49,8 @@ TUI_OBJ     := $(call obj,$(TUI_SRC))
 UNIT_TESTS  := $(BUILD)/tests/test_proto $(BUILD)/tests/test_bus $(BUILD)/tests/test_breaker \
                $(BUILD)/tests/test_config $(BUILD)/tests/test_db $(BUILD)/tests/test_tui \
                $(BUILD)/tests/test_token $(BUILD)/tests/test_keys $(BUILD)/tests/test_auth
-TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup
+TOOLS       := $(BUILD)/tests/rawsend $(BUILD)/tests/loadgen $(BUILD)/tests/bench_catchup \
+               $(BUILD)/tests/notifyrecv
 SYSTEMD_UNITS := $(BUILD)/systemd/counter.target $(BUILD)/systemd/counterd@.service
 
 .PHONY: all run check check-san check-valgrind bench install uninstall clean deps
@@ -71,16 +74,18 @@ $(BUILD)/counterd: $(BACKEND_OBJ) $(PROTO_OBJ) $(BUILD)/backend/counterd.o
 $(BUILD)/counter: $(TUI_OBJ) $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The systemd units, ready to install (see scripts/systemd/counterd@.service):
+# The systemd units, ready to install (see scripts/systemd/counterd@.service.in):
 # counter.target wants one counterd@ per service of `counterd --list`.
 $(BUILD)/systemd/counter.target: scripts/systemd/counter.target.in scripts/systemd/gen-target.sh \
                                  $(BUILD)/counterd
 	@mkdir -p $(dir $@)
 	scripts/systemd/gen-target.sh $(BUILD)/counterd $< >$@.tmp && mv $@.tmp $@
 
-$(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service
+# counterd@.service runs @BINDIR@/counterd: here the BINDIR of this make, and
+# `make install` fills in its own (PREFIX, BINDIR) into the installed copy.
+$(BUILD)/systemd/counterd@.service: scripts/systemd/counterd@.service.in
 	@mkdir -p $(dir $@)
-	cp $< $@
+	sed 's|@BINDIR@|$(BINDIR)|g' $< >$@.tmp && mv $@.tmp $@
 
 # The unit tests share tests/unit/unit.h.
 $(BUILD)/tests/unit/test_proto.o $(BUILD)/tests/unit/test_bus.o \
@@ -135,6 +140,10 @@ $(BUILD)/tests/loadgen: $(BUILD)/tests/tools/loadgen.o $(BUILD)/tui/session.o $(
 $(BUILD)/tests/bench_catchup: $(BUILD)/tests/tools/bench_catchup.o $(PROTO_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A NOTIFY_SOCKET of a test's own (tests/it/notify.sh): plain libc.
+$(BUILD)/tests/notifyrecv: $(BUILD)/tests/tools/notifyrecv.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # `make fuzz`: libFuzzer (clang, ASan + UBSan) over the CTR/2 decoder for
 # FUZZ_TIME seconds; the corpus grows in $(BUILD)/fuzz/corpus, crashes land in
 # $(BUILD)/fuzz/. Not part of `make check`. See tests/fuzz/fuzz_proto.c.
@@ -177,14 +186,20 @@ bench: all
 	@BUILD=$(BUILD) scripts/bench.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man8 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(BUILD)/counter $(BUILD)/counterd $(DESTDIR)$(BINDIR)/
 	install -m 644 man/counter.1 $(DESTDIR)$(MANPREFIX)/man1/
 	install -m 644 man/counterd.8 $(DESTDIR)$(MANPREFIX)/man8/
+	install -m 644 $(BUILD)/systemd/counter.target $(DESTDIR)$(SYSTEMDUNITDIR)/
+	sed 's|@BINDIR@|$(BINDIR)|g' scripts/systemd/counterd@.service.in \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/counterd@.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/counterd@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/counter $(DESTDIR)$(BINDIR)/counterd \
-	      $(DESTDIR)$(MANPREFIX)/man1/counter.1 $(DESTDIR)$(MANPREFIX)/man8/counterd.8
+	      $(DESTDIR)$(MANPREFIX)/man1/counter.1 $(DESTDIR)$(MANPREFIX)/man8/counterd.8 \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/counterd@.service $(DESTDIR)$(SYSTEMDUNITDIR)/counter.target
 
 clean:
 	rm -rf build build-san

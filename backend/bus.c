@@ -337,6 +337,13 @@ void bus_on_readable(bus_t *bus)
         log_warn("subscription: %s", zmq_strerror(zmq_errno()));
 }
 
+int bus_ready(bus_t *bus, long long timeout_ms, char *note, size_t cap)
+{
+    if (cap)
+        note[0] = '\0';
+    return bus->follow ? follow_ready(bus->follow, timeout_ms, note, cap) : 1;
+}
+
 static const char *SQL_POS_ALL = "SELECT seq, applied FROM bus_applied WHERE publisher = ?";
 
 json_t *bus_health(bus_t *bus)

@@ -63,6 +63,10 @@ int bus_subscribe(bus_t *bus, const char *publisher, bus_handler_fn fn, void *ar
 void *bus_sub_socket(bus_t *bus);
 void bus_on_readable(bus_t *bus);
 
+/* Caught up with every publisher followed (follow_ready: 1 or 0, why not
+ * or which publishers were given up on in note); 1 without subscriptions. */
+int bus_ready(bus_t *bus, long long timeout_ms, char *note, size_t cap);
+
 /* {"last_seq","published_seq","subscriptions":[...]} for the health command. */
 json_t *bus_health(bus_t *bus);
 

@@ -115,7 +115,9 @@ static int builtin_health(service_t *svc, request_t *r, json_t **out, proto_err_
     json_t *h = bus_health(svc->bus);
     if (json_object_set_new(h, "service", json_string(svc->def->name)) != 0 ||
         json_object_set_new(h, "alive", json_true()) != 0 ||
-        json_object_set_new(h, "ready", json_true()) != 0 ||
+        json_object_set_new(h, "ready", json_boolean(atomic_load(&sh->ready))) != 0 ||
+        (sh->ready_note[0] &&
+         json_object_set_new(h, "ready_note", json_string(sh->ready_note)) != 0) ||
         json_object_set_new(h, "version", json_string(COUNTER_VERSION)) != 0 ||
         json_object_set_new(h, "pid", json_integer(getpid())) != 0 ||
         json_object_set_new(h, "uptime_ms", json_integer(proto_mono_ms() - sh->started_ms)) != 0 ||

@@ -18,6 +18,7 @@
  *   background  the service's slow periodic work (recovery), if any.
  */
 #include "log.h"
+#include "notify.h"
 #include "service_int.h"
 #include "zap.h"
 
@@ -297,10 +298,35 @@ static void broker_hand_out(broker_t *b)
     atomic_store(&b->svc->sh->queued, (int)b->queued);
 }
 
-static int loop(broker_t *b)
+/* Ready once caught up (DESIGN section 6, readiness): the loop runs, so the
+ * request and catch-up sockets are up; the bus says whether every
+ * subscription caught up. Said once to systemd and the log. */
+static void ready_check(service_t *svc, const char *req_ep)
+{
+    shared_t *sh = svc->sh;
+    if (atomic_load(&sh->ready))
+        return;
+    char note[sizeof sh->ready_note], status[800];
+    int ready = bus_ready(svc->bus, sh->ready_timeout_ms, note, sizeof note);
+    if (strcmp(note, sh->ready_note) != 0) {
+        snprintf(sh->ready_note, sizeof sh->ready_note, "%s", note);
+        if (!ready)
+            notify_status(note);
+    }
+    if (!ready)
+        return;
+    atomic_store(&sh->ready, 1);
+    snprintf(status, sizeof status, "ready on %s%s%s", req_ep, note[0] ? "; " : "", note);
+    log_info("%s (after %lld ms)", status, proto_mono_ms() - sh->started_ms);
+    notify_ready(status);
+}
+
+static int loop(broker_t *b, const char *req_ep)
 {
     service_t *svc = b->svc;
     while (!stop_requested) {
+        ready_check(svc, req_ep);
+        notify_watchdog();
         void *sub = bus_sub_socket(svc->bus);
         zmq_pollitem_t items[3] = {{b->backend, 0, ZMQ_POLLIN, 0},
                                    {svc->sock, 0, ZMQ_POLLIN, 0},
@@ -528,6 +554,10 @@ int service_run(const svc_def_t *def, config_t *cfg, const keys_t *keys)
     static runtime_t rt;
     int status = 1;
     sh.started_ms = proto_mono_ms();
+    char key[64];
+    snprintf(key, sizeof key, "%s.ready_timeout_ms", def->name);
+    sh.ready_timeout_ms = config_int(cfg, key);
+    notify_init();
     rt.main = (service_t){.def = def, .cfg = cfg, .keys = keys, .sh = &sh, .kind = SOCK_REQ};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -544,12 +574,13 @@ int service_run(const svc_def_t *def, config_t *cfg, const keys_t *keys)
     }
     if (start_threads(&rt) != 0)
         goto out;
-    log_info("ready on %s (%d request thread%s)", rt.req_ep, rt.nthreads,
+    log_info("serving on %s (%d request thread%s)", rt.req_ep, rt.nthreads,
              rt.nthreads == 1 ? "" : "s");
     static broker_t broker;
     broker = (broker_t){.svc = &rt.main, .backend = rt.backend, .nthreads = rt.nthreads};
-    status = loop(&broker);
+    status = loop(&broker, rt.req_ep);
     log_info("stopping");
+    notify_stopping("stopping");
 out:
     stop_all(&rt);
     return status;

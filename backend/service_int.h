@@ -21,6 +21,13 @@ typedef struct {
     atomic_int busy;          /* requests being handled by a thread now */
     atomic_int queued;        /* requests waiting for a thread (set by the main thread) */
     atomic_int stop;
+    /* Readiness (service.c, the main loop): 1 once the sockets are up and
+     * the worker caught up with every publisher it follows; latched. The
+     * note says why not yet, or which publishers it gave up waiting for.
+     * Both written and read on the main thread only (health runs there). */
+    atomic_int ready;
+    char ready_note[256];
+    long long ready_timeout_ms;
     int nthreads;
     long long next_prune;
     authn_t *authn;           /* checks every request's credential */

@@ -35,6 +35,8 @@ const config_key_t config_keys[] = {
     STR("SERVICE.sync", "a service's catch-up endpoint (default ipc://.../run/SERVICE.sync)"),
     INT("SERVICE.threads", 0, 32, "0", "request threads of a worker; 0: its main thread answers"),
     INT("order.threads", 0, 32, "8", "request threads of the order worker"),
+    INT("SERVICE.ready_timeout_ms", 0, MS_MAX, "5000",
+        "a worker is ready without a publisher it follows that is silent this long"),
     ENUM("sqlite.synchronous", "NORMAL|FULL", "NORMAL",
         "FULL: an fsync per commit, to survive a power loss"),
     INT("requests.keep_ms", 1, 365LL * 86400000, "86400000",

@@ -15,6 +15,9 @@
 #define CATCHUP_BATCH 1000
 #define RETRY_MS 1000
 
+/* A feed's readiness, latched once reached. */
+enum { FEED_CATCHING_UP, FEED_CAUGHT_UP, FEED_NO_ANSWER };
+
 typedef struct {
     char publisher[32];
     json_t *pending;       /* live events read in this pass, contiguous after applied */
@@ -22,6 +25,9 @@ typedef struct {
     long long latest;      /* highest sequence the publisher announced */
     long long retry_at;    /* monotonic ms before which catch-up is not retried */
     int behind;            /* the publisher is behind our position (restored?) */
+    long long added_ms;    /* monotonic ms when following began */
+    long long target;      /* the publisher's last sequence when first heard; -1: not yet */
+    int ready;             /* FEED_* above: caught up with target, or gave up waiting */
     client_t *client;
 } feed_t;
 
@@ -98,6 +104,8 @@ int follow_add(follow_t *f, const char *publisher, long long position)
     snprintf(fd->publisher, sizeof fd->publisher, "%s", publisher);
     fd->applied = position;
     fd->latest = position;
+    fd->added_ms = proto_mono_ms();
+    fd->target = -1;
     /* Both links are CURVE clients of the publisher (the SUB socket takes
      * the server key in force at each connect). */
     zio_curve_t cv = {0};
@@ -161,6 +169,8 @@ static int catch_up_batches(follow_t *f, feed_t *fd)
             /* Shown in follow_positions ("behind"), never printed: a
              * follower may live inside a full-screen program. */
             fd->behind = fd->latest < fd->applied;
+            if (fd->target < 0)
+                fd->target = fd->latest;
         }
         size_t n = json_array_size(events);
         /* Trust nothing: the run must start right after our position and be
@@ -245,6 +255,10 @@ static void on_message(follow_t *f, const zio_msgs_t *m)
     if (seq > fd->latest)
         fd->latest = seq;
     int heartbeat = rest == strlen(PROTO_HB_TYPE) && memcmp(dot + 1, PROTO_HB_TYPE, rest) == 0;
+    /* A heartbeat carries everything the publisher had committed then: the
+     * first one heard is what this follower must reach to be ready. */
+    if (heartbeat && fd->target < 0 && json_is_integer(seqj))
+        fd->target = seq;
     long long next = fd->applied + 1 + (long long)json_array_size(fd->pending);
     if (!heartbeat && seq == next && proto_event_check(ev) == 0) {
         if (!fd->pending && !(fd->pending = json_array()))
@@ -295,6 +309,8 @@ json_t *follow_positions(const follow_t *f)
         json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:b}", "publisher", fd->publisher, "applied",
                               (json_int_t)fd->applied, "latest", (json_int_t)fd->latest, "lag",
                               (json_int_t)lag, "behind", fd->behind);
+        if (o && json_object_set_new(o, "ready", json_boolean(fd->ready != FEED_CATCHING_UP)) != 0)
+            proto_oom();
         if (!o || json_array_append_new(a, o) != 0)
             proto_oom();
     }
@@ -308,4 +324,57 @@ long long follow_total_lag(const follow_t *f)
         if (f->feeds[i].latest > f->feeds[i].applied)
             lag += f->feeds[i].latest - f->feeds[i].applied;
     return lag;
+}
+
+/* One feed's readiness now (latched): caught up once it applied what the
+ * publisher had when first heard; given up when nothing was heard from the
+ * publisher within timeout_ms of following it. */
+static int feed_ready(feed_t *fd, long long now, long long timeout_ms)
+{
+    if (fd->ready == FEED_CATCHING_UP) {
+        if (fd->target >= 0 && fd->applied >= fd->target)
+            fd->ready = FEED_CAUGHT_UP;
+        else if (fd->target < 0 && now - fd->added_ms >= timeout_ms)
+            fd->ready = FEED_NO_ANSWER;
+    }
+    return fd->ready;
+}
+
+/* Append "name" to a comma-separated list in out. */
+static void list_add(char *out, size_t cap, const char *name)
+{
+    size_t len = strlen(out);
+    if (len < cap)
+        snprintf(out + len, cap - len, "%s%s", len ? ", " : "", name);
+}
+
+int follow_ready(follow_t *f, long long timeout_ms, char *note, size_t cap)
+{
+    char waiting[256] = "", behind[256] = "", gave_up[256] = "";
+    long long now = proto_mono_ms();
+    for (int i = 0; i < f->nfeeds; i++) {
+        feed_t *fd = &f->feeds[i];
+        int r = feed_ready(fd, now, timeout_ms);
+        if (r == FEED_NO_ANSWER) {
+            list_add(gave_up, sizeof gave_up, fd->publisher);
+        } else if (r == FEED_CATCHING_UP && fd->target < 0) {
+            list_add(waiting, sizeof waiting, fd->publisher);
+        } else if (r == FEED_CATCHING_UP) {
+            char one[96];
+            snprintf(one, sizeof one, "%s %lld of %lld", fd->publisher, fd->applied, fd->target);
+            list_add(behind, sizeof behind, one);
+        }
+    }
+    int ready = !waiting[0] && !behind[0];
+    size_t len = 0;
+    note[0] = '\0';
+    if (behind[0] && len < cap)
+        len += (size_t)snprintf(note + len, cap - len, "catching up with %s", behind);
+    if (waiting[0] && len < cap)
+        len += (size_t)snprintf(note + len, cap - len, "%swaiting for %s (up to %lld ms)",
+                                len ? "; " : "", waiting, timeout_ms);
+    if (gave_up[0] && len < cap)
+        snprintf(note + len, cap - len, "%sno answer from %s within %lld ms: counted as caught up",
+                 len ? "; " : "", gave_up, timeout_ms);
+    return ready;
 }

@@ -54,4 +54,13 @@ int follow_catching_up(const follow_t *f);
 json_t *follow_positions(const follow_t *f);
 long long follow_total_lag(const follow_t *f);
 
+/* Readiness: 1 once every publisher followed is caught up - this follower
+ * applied everything the publisher had when first heard from (its first
+ * heartbeat or catch-up answer) - or was silent for timeout_ms after
+ * following began (then it counts as caught up, and note says so); 0
+ * before. Each publisher's verdict is latched: a later lag does not undo
+ * it. note (cap bytes) gets why not, or which publishers were given up on;
+ * "" when none. */
+int follow_ready(follow_t *f, long long timeout_ms, char *note, size_t cap);
+
 #endif

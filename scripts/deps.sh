@@ -3,7 +3,7 @@
 #   scripts/deps.sh          install what is missing (as root), or say what to install
 #   scripts/deps.sh --check  the same, but quiet when everything is there
 set -eu
-PKGS="gcc make pkg-config libzmq3-dev libsodium-dev libjansson-dev libsqlite3-dev libncurses-dev tmux jq sqlite3 valgrind"
+PKGS="gcc make pkg-config libzmq3-dev libsodium-dev libjansson-dev libsqlite3-dev libncurses-dev libsystemd-dev tmux jq sqlite3 valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

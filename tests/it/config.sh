@@ -34,7 +34,7 @@ is_stopped catalog && ok "no catalog worker runs" || fail "a catalog worker runs
 assert_rc 0 "counter config works while counter.conf is bad" counter --json config
 assert_eq "$(printf '%s\n' "$RUN_OUT" | jq -c 'select(.key == "client.timeout_ms") | [.type, .default, .allowed]')" \
     '["int",700,"1..600000"]' "counter config: client.timeout_ms, its default and bounds"
-assert_eq "$(printf '%s\n' "$RUN_OUT" | jq -r .key | grep -c '^SERVICE\.')" 4 \
+assert_eq "$(printf '%s\n' "$RUN_OUT" | jq -r .key | grep -c '^SERVICE\.')" 5 \
     "counter config: the per-service keys, once each"
 
 # ---- a malformed COUNTER_<KEY>: usage error naming the variable -------------

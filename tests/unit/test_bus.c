@@ -714,6 +714,46 @@ static void test_outbox(void)
     db_destroy(&db);
 }
 
+/* ---- readiness without an answer -------------------------------------------- */
+
+static int ignore_event(void *arg, const char *publisher, const json_t *ev)
+{
+    (void)arg;
+    (void)publisher;
+    (void)ev;
+    return 0;
+}
+
+/* A publisher that never answers (no "order" worker runs in this test) keeps
+ * the follower unready for the timeout, then counts as caught up, and the
+ * note says which. */
+static void test_ready_silent(void)
+{
+    case_begin("readiness: a silent publisher counts as caught up after ready_timeout_ms, with a note");
+    db_t *d = open_db(cfg, "tsilent.db");
+    bus_t *b = d ? bus_new(ctx, cfg, d, "tsilent", keys) : NULL;
+    int sub = b && bus_subscribe(b, "order", ignore_event, NULL) == 0;
+    CHECK("a bus that follows order", sub);
+    if (sub) {
+        char note[256];
+        CHECK_INT("ready at once", bus_ready(b, 1000, note, sizeof note), 0);
+        CHECK_STR("note while waiting", note, "waiting for order (up to 1000 ms)");
+        struct timespec ts = {1, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+        bus_tick(b);
+        CHECK_INT("ready after the timeout", bus_ready(b, 1000, note, sizeof note), 1);
+        CHECK_STR("note after the timeout", note,
+                  "no answer from order within 1000 ms: counted as caught up");
+        json_t *h = bus_health(b);
+        json_t *s0 = json_array_get(json_object_get(h, "subscriptions"), 0);
+        CHECK("health: the subscription says ready", json_is_true(json_object_get(s0, "ready")));
+        json_decref(h);
+    }
+    case_end();
+    bus_destroy(&b);
+    db_destroy(&d);
+}
+
 /* ---- subscriptions fed by the real catalog worker ------------------------------ */
 
 static int worker_ready(void)
@@ -836,6 +876,14 @@ static void test_subscriptions(const char *counterd)
         pump(&c1, 300, NULL, 0);   /* anything late would show now */
         check_sink(&c1, truth, "c1");
         CHECK_INT("handler calls (no run was retried)", c1.calls, e);
+    }
+    case_end();
+
+    case_begin("readiness: a consumer that caught up with the worker is ready, with no note");
+    if (ok1) {
+        char note[256];
+        CHECK_INT("bus_ready", bus_ready(c1.bus, 600000, note, sizeof note), 1);
+        CHECK_STR("note", note, "");
     }
     case_end();
 
@@ -1056,6 +1104,7 @@ int main(void)
     }
 
     test_outbox();
+    test_ready_silent();
     if (!have_worker) {
         case_begin("worker: counterd found next to the test binary");
         case_fail("counterd: got nothing at %s, expected an executable (run make)", counterd);
