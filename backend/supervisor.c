@@ -69,6 +69,7 @@ typedef struct {
     char down_since[32];       /* UTC; "" while running */
     char last_exit[96];        /* "status 1", "signal 9", ... */
     json_t *env;               /* the COUNTER_* words of the last start (owned), or NULL */
+    int restart;               /* restart it when it exits (supervisor.restart) */
     client_t *probe;
 } worker_t;
 
@@ -224,6 +225,11 @@ static void worker_exited(worker_t *w, int st)
         w->state = W_FAILED;
         log_error("%s (pid %d) exited with %s before it answered health: failed, not restarted",
                   w->name, (int)w->last_pid, w->last_exit);
+    } else if (!w->restart) {
+        w->state = W_DOWN;
+        w->next_start_ms = LLONG_MAX;
+        log_warn("%s (pid %d) exited (%s): not restarted (supervisor.restart is off)", w->name,
+                 (int)w->last_pid, w->last_exit);
     } else if (exits_within(w, now) >= FAIL_EXITS) {
         w->state = W_FAILED;
         log_error("%s (pid %d) exited (%s), %d times within %d s: failed, not restarted", w->name,
@@ -393,12 +399,31 @@ static json_t *status_json(const sup_t *s)
     return proto_nonnull(o);
 }
 
+/* supervisor.restart for a worker started with env: its
+ * COUNTER_SUPERVISOR_RESTART word when there is one, else ours. */
+static int restart_wanted(const sup_t *s, const json_t *env)
+{
+    static const char key[] = "COUNTER_SUPERVISOR_RESTART=";
+    size_t i;
+    const json_t *v;
+    json_array_foreach(env, i, v) {
+        const char *word = json_string_value(v);
+        if (word && strncmp(word, key, sizeof key - 1) == 0) {
+            const char *val = word + sizeof key - 1;
+            return !(strcmp(val, "0") == 0 || strcmp(val, "false") == 0 ||
+                     strcmp(val, "no") == 0 || strcmp(val, "off") == 0);
+        }
+    }
+    return config_bool(s->cfg, "supervisor.restart");
+}
+
 static json_t *ctl_start(sup_t *s, worker_t *w, json_t *env)
 {
     if (w->pid > 0)
         return json_pack("{s:b, s:i}", "already", 1, "pid", (int)w->pid);
     json_decref(w->env);
     w->env = json_is_array(env) ? json_incref(env) : NULL;
+    w->restart = restart_wanted(s, w->env);
     w->nexit = 0;
     w->backoff_ms = BACKOFF_FIRST_MS;
     if (start_worker(s, w) != 0)
@@ -410,6 +435,7 @@ static json_t *ctl_dispatch(sup_t *s, const json_t *req)
 {
     const char *cmd = jstr(req, "cmd");
     worker_t *w = worker_named(s, jstr(req, "service"));
+    reap(s);   /* a worker killed a moment ago is not "already running" */
     if (strcmp(cmd, "status") == 0)
         return status_json(s);
     if (strcmp(cmd, "shutdown") == 0) {

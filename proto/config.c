@@ -41,6 +41,7 @@ const config_key_t config_keys[] = {
         "how long a worker remembers the request ids it applied"),
     INT("backend.start_timeout_ms", 1, 3600000, "15000",
         "backend start: wait for a worker's health"),
+    BOOL("supervisor.restart", "1", "supervisor: restart a worker that exits"),
     INT("supervisor.stuck_ms", 0, MS_MAX, "3000",
         "supervisor: kill and restart a worker that has not answered health this long (0: never)"),
     INT("client.timeout_ms", 1, MS_MAX, "700", "counter: each of two tries of a request"),
