@@ -27,7 +27,8 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
 PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c \
-               proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c
+               proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c \
+               proto/launch.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c \
                backend/service.c backend/breaker.c backend/zap.c \
                backend/supervisor.c

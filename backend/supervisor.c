@@ -19,13 +19,13 @@
 #include "keys.h"
 #include "log.h"
 #include "proto.h"
+#include "launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,49 +124,18 @@ static char **worker_env(const sup_t *s, const worker_t *w, char *home)
     return env;
 }
 
-/* posix_spawn counterd NAME in its own session, output appended to its log
- * (as `counter backend start` did before the supervisor). pid or -1. */
+/* counterd NAME in its own session, output appended to its log (launch.h). */
 static pid_t spawn_worker(sup_t *s, worker_t *w)
 {
-    char logname[64], logpath[4200], home[4200];
+    char logname[64], logpath[4200], home[4200], err[256];
     snprintf(logname, sizeof logname, "%s.log", w->name);
     if (config_path(s->cfg, "log", logname, logpath, sizeof logpath) != 0)
         return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        return -1;
-    if (posix_spawnattr_init(&attr) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        return -1;
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    pid_t pid = -1;
     char **env = worker_env(s, w, home);
-    if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) == 0 &&
-        posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
-        posix_spawn_file_actions_adddup2(&fa, 1, 2) == 0 &&
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF) == 0 &&
-        posix_spawnattr_setsigmask(&attr, &none) == 0) {
-        sigset_t def;
-        sigemptyset(&def);
-        sigaddset(&def, SIGTERM);
-        sigaddset(&def, SIGINT);
-        sigaddset(&def, SIGPIPE);
-        char *argv[] = {"counterd", (char *)w->name, NULL};
-        int e = posix_spawnattr_setsigdefault(&attr, &def);
-        if (e == 0)
-            e = posix_spawnp(&pid, s->bin, &fa, &attr, argv, env);
-        if (e != 0) {
-            pid = -1;
-            log_error("cannot start %s (%s): %s", w->name, s->bin, strerror(e));
-        }
-    }
+    pid_t pid = launch_counterd(s->bin, w->name, logpath, env, err, sizeof err);
     free(env);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
+    if (pid < 0)
+        log_error("cannot start %s (%s): %s", w->name, s->bin, err);
     return pid;
 }
 

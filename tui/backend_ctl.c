@@ -16,6 +16,7 @@
  */
 #include "cli.h"
 #include "client.h"
+#include "launch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,6 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/stat.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,42 +82,22 @@ static void counterd_path(char *out, size_t n)
 }
 
 /* Start `counterd WHAT` (a service, or "supervise"), output appended to
- * log/LOGNAME.log; returns its pid, or -1. */
+ * log/LOGNAME.log; returns its pid, or -1 (said on stderr). */
 static pid_t spawn(const config_t *cfg, const char *what, const char *logname_base)
 {
-    char bin[PATH_MAX], logname[64], logpath[4200];
+    char bin[PATH_MAX], logname[64], logpath[4200], err[256];
     counterd_path(bin, sizeof bin);
     snprintf(logname, sizeof logname, "%s.log", logname_base);
     if (config_path(cfg, "log", logname, logpath, sizeof logpath) != 0)
         return -1;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        return -1;
-    if (posix_spawnattr_init(&attr) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
+    /* COUNTER_HOME is passed on so the worker serves this shop. */
+    if (setenv("COUNTER_HOME", config_home(cfg), 1) != 0) {
+        fprintf(stderr, "counter: cannot start %s: %s\n", what, strerror(errno));
         return -1;
     }
-    sigset_t none;
-    sigemptyset(&none);
-    pid_t pid = -1;
-    if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0) == 0 &&
-        posix_spawn_file_actions_addopen(&fa, 1, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600) == 0 &&
-        posix_spawn_file_actions_adddup2(&fa, 1, 2) == 0 &&
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK) == 0 &&
-        posix_spawnattr_setsigmask(&attr, &none) == 0) {
-        char *argv[] = {"counterd", (char *)what, NULL};
-        /* COUNTER_HOME is passed on so the worker serves this shop. */
-        int e = setenv("COUNTER_HOME", config_home(cfg), 1) == 0
-                    ? posix_spawnp(&pid, bin, &fa, &attr, argv, environ)
-                    : errno;
-        if (e != 0) {
-            pid = -1;
-            fprintf(stderr, "counter: cannot start %s (%s): %s\n", what, bin, strerror(e));
-        }
-    }
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_t pid = launch_counterd(bin, what, logpath, environ, err, sizeof err);
+    if (pid < 0)
+        fprintf(stderr, "counter: cannot start %s (%s): %s\n", what, bin, err);
     return pid;
 }
 
