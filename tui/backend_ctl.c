@@ -427,6 +427,23 @@ static int stop(cli_t *cli, const char *only)
     return EXIT_OKAY;
 }
 
+/* Restart service, or every worker one at a time, in start order, each
+ * after the previous one is ready again (DESIGN section 6, readiness): the
+ * supervisor keeps running. Stops at the first that does not come back. */
+static int restart(cli_t *cli, const char *only)
+{
+    for (int i = 0; config_services[i]; i++) {
+        if (only && strcmp(only, config_services[i]) != 0)
+            continue;
+        int rc = stop(cli, config_services[i]);
+        if (rc == EXIT_OKAY)
+            rc = start(cli, config_services[i]);
+        if (rc != EXIT_OKAY)
+            return rc;
+    }
+    return EXIT_OKAY;
+}
+
 /* ---- stall (a fault: faults.enabled) ---- */
 
 static int stall(cli_t *cli, int argc, char **argv)
@@ -465,10 +482,8 @@ int backend_ctl(cli_t *cli, int argc, char **argv)
         return start(cli, only);
     if (strcmp(argv[1], "stop") == 0)
         return stop(cli, only);
-    if (strcmp(argv[1], "restart") == 0) {
-        int rc = stop(cli, only);
-        return rc ? rc : start(cli, only);
-    }
+    if (strcmp(argv[1], "restart") == 0)
+        return restart(cli, only);
     fprintf(stderr, "usage: counter backend start|stop|restart [SERVICE] | stall SERVICE [SECONDS]\n");
     return EXIT_USAGE;
 }

@@ -117,6 +117,13 @@ assert_match "$RUN_OUT" "view: down \(failed\) since .*last exit: signal 9, 4 re
 assert_rc 0 "backend start view (after it failed)" counter backend start view
 assert_eq "$(sup state view)" running "backend start brings a failed service back"
 
+# ---- backend restart: one worker at a time, the supervisor stays -----------------
+assert_rc 0 "backend restart" counter backend restart
+want=$(for s in $("$COUNTERD" --list); do printf '%s stopped\n%s started\n' "$s" "$s"; done)
+assert_eq "$(printf '%s\n' "$RUN_OUT" | tr -s ' ')" "$want" \
+    "backend restart stops and starts each worker in turn, in start order"
+assert_eq "$(tr -dc '0-9' <"$sup_lock")" "$sup_pid" "the same supervisor runs after backend restart"
+
 # ---- backend stop: nothing is left --------------------------------------------------------
 pids="$sup_pid"
 for s in $("$COUNTERD" --list); do
