@@ -29,9 +29,11 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -pthread
 
 PROTO_SRC   := proto/proto.c proto/commands.c proto/token.c proto/config.c proto/zio.c \
-               proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c
+               proto/keys.c proto/client.c proto/follow.c proto/status.c proto/delivery.c \
+               proto/launch.c
 BACKEND_LIB := backend/log.c backend/db.c backend/bus.c backend/authn.c backend/request.c \
-               backend/service.c backend/breaker.c backend/zap.c backend/notify.c
+               backend/service.c backend/breaker.c backend/zap.c backend/notify.c \
+               backend/supervisor.c
 BACKEND_SVC := backend/svc_auth.c backend/auth_pw.c backend/svc_customer.c backend/svc_catalog.c \
                backend/svc_view.c backend/svc_payment.c backend/svc_delivery.c backend/svc_order.c \
                backend/order_saga.c

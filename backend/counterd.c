@@ -1,6 +1,7 @@
 /*
  * counterd.c - one backend worker: `counterd SERVICE`; `counterd --list`
- * prints the services, one per line, in start order.
+ * prints the services, one per line, in start order; `counterd supervise`
+ * is the local supervisor (supervisor.c).
  *
  * Holds an exclusive lock on $COUNTER_HOME/run/SERVICE.lock for its whole life
  * (a second copy refuses to start; a killed one releases it at once) and writes
@@ -14,6 +15,7 @@
 #include "keys.h"
 #include "log.h"
 #include "service.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,7 +68,7 @@ static int defs_match_config(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: counterd SERVICE | --list\nSERVICE is one of:");
+    fprintf(stderr, "usage: counterd SERVICE | supervise | --list\nSERVICE is one of:");
     for (int i = 0; config_services[i]; i++)
         fprintf(stderr, "%s %s", i ? "," : "", config_services[i]);
     fprintf(stderr, "\n");
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
         return usage();
     if (strcmp(argv[1], "--list") == 0)
         return list_services();
+    if (strcmp(argv[1], "supervise") == 0)
+        return supervisor_run();
     const svc_def_t *def = config_service_known(argv[1]) ? def_named(argv[1]) : NULL;
     if (!def)
         return usage();

@@ -13,9 +13,11 @@
 #include "log.h"
 #include "service_int.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *SCHEMA_REQ =
@@ -140,6 +142,26 @@ static int builtin_since(service_t *svc, request_t *r, json_t **out, proto_err_t
     return *out ? 0 : proto_fail(err, ERR_INTERNAL, NULL, "cannot read the outbox");
 }
 
+/* stall (a fault, faults.enabled only): answered at once; its after-reply
+ * part then sleeps on the main thread, which answers nothing meanwhile. */
+static int builtin_stall(service_t *svc, request_t *r, json_t **out, proto_err_t *err)
+{
+    (void)err;
+    log_warn("stall: the main loop sleeps %lld ms (a fault asked by %s)", jint(r->body, "ms"),
+             r->req.caller_raw);
+    *out = proto_nonnull(json_pack("{s:s, s:I}", "service", svc->def->name, "stalled_ms",
+                                   (json_int_t)jint(r->body, "ms")));
+    return 0;
+}
+
+static void stall_after(request_t *r)
+{
+    long long ms = jint(r->body, "ms");
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 typedef int (*builtin_fn)(service_t *svc, request_t *r, json_t **out, proto_err_t *err);
 
 static const struct {
@@ -147,9 +169,11 @@ static const struct {
     builtin_fn fn;
     int at_once;        /* answered in the front, even while every thread is busy */
     int on_sync;        /* served on the catch-up socket too */
+    void (*after)(request_t *r);   /* run after the reply (at_once only) */
 } builtins[] = {
-    {"health", builtin_health, 1, 0},
-    {"events.since", builtin_since, 0, 1},
+    {"health", builtin_health, 1, 0, NULL},
+    {"events.since", builtin_since, 0, 1, NULL},
+    {"stall", builtin_stall, 1, 0, stall_after},
 };
 
 static int builtin_index(const char *name)
@@ -231,6 +255,8 @@ static int run_builtin_at_once(service_t *svc, request_t *r, proto_err_t *err, i
         return err->status;
     reply(svc, r, ERR_OK, out);
     json_decref(out);
+    if (builtins[b].after)
+        builtins[b].after(r);
     return 0;
 }
 

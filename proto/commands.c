@@ -20,6 +20,11 @@ static const proto_cmd_t commands[] = {
      {{0}}},
     {"events.since", "*", TX_READ, false, ROLE_ANY, "the publisher's events after a sequence number",
      {{"after", FT_INT, FF_NONNEG, NULL}, {"limit", FT_INT, FF_POSITIVE, NULL}, {0}}},
+    /* The liveness fault (the seed's makeZombie): the worker answers, then
+     * its main loop sleeps ms while its process stays alive. */
+    {"stall", "*", TX_READ, false, ROLE_MANAGER, "stall the worker's main loop for ms (a fault)",
+     {{"ms", FT_INT, FF_REQUIRED | FF_NONNEG, NULL}, {0}},
+     .fault = true},
 
     {"customer.add", "customer", TX_ONE, false, ROLES_STAFF, "register a customer (at the counter)",
      {{"name", FT_STR, FF_REQUIRED | FF_NONEMPTY | FF_TEXT, NULL},

@@ -55,6 +55,13 @@ if [ -z "${TIME_SCALE:-}" ]; then
     fi
 fi
 export TIME_SCALE SANITIZER_BUILD
+# The supervisor's liveness check (kill a worker that does not answer health
+# for 3 s) at the pace of a slow build: 3 s x TIME_SCALE, 30 s under memcheck.
+if [ "${VALGRIND:-0}" = 1 ]; then
+    export COUNTER_SUPERVISOR_STUCK_MS=${COUNTER_SUPERVISOR_STUCK_MS-30000}
+else
+    export COUNTER_SUPERVISOR_STUCK_MS=${COUNTER_SUPERVISOR_STUCK_MS-$((3000 * TIME_SCALE))}
+fi
 
 for bin in "$COUNTER_BIN" "$COUNTERD" "$RAWSEND_BIN"; do
     if [ ! -x "$bin" ]; then

@@ -85,6 +85,7 @@ void cli_usage(FILE *out)
           "  config                               the settings of counter.conf\n"
           "  backend start|stop|restart [SERVICE]\n"
           "  backend logs [SERVICE] [--follow] [--lines N]   the workers' logs\n"
+          "  backend stall SERVICE [SECONDS]      a fault: stall a worker (faults.enabled)\n"
           "  keys list | keys export DIR [SERVICE...] the public keys (and SERVICE's pair)\n"
           "  keys make                            make the keys that are missing, start nothing\n"
           "  batch FILE|- [--keep-going]          one command per line\n"
@@ -227,9 +228,61 @@ static int run_route(cli_t *cli, const struct route *r, int argc, char **argv)
 
 /* ---- status ---- */
 
+/* The supervisor's view of one service (w: its entry in
+ * backend_supervision, or NULL) added to its status row: "supervisor" (the
+ * whole entry), "state" and "restarts"; for a worker that is down also
+ * "down_since", "last_exit" and "log" (the log path even without a
+ * supervisor). */
+static void status_supervision(cli_t *cli, json_t *row, const json_t *w, int down)
+{
+    const char *svc = jstr(row, "service");
+    if (w) {
+        if (json_object_set_new(row, "supervisor", json_deep_copy(w)) != 0 ||
+            json_object_set_new(row, "state", json_string(jstr(w, "state"))) != 0 ||
+            json_object_set_new(row, "restarts", json_integer(jint(w, "restarts"))) != 0)
+            proto_oom();
+    }
+    if (!down)
+        return;
+    char name[64], path[4200];
+    snprintf(name, sizeof name, "%s.log", svc);
+    if (config_path(cli->cfg, "log", name, path, sizeof path) == 0 &&
+        json_object_set_new(row, "log", json_string(path)) != 0)
+        proto_oom();
+    if (w && json_object_get(w, "down_since") &&
+        json_object_set_new(row, "down_since", json_string(jstr(w, "down_since"))) != 0)
+        proto_oom();
+    if (w && json_object_get(w, "last_exit") &&
+        json_object_set_new(row, "last_exit", json_string(jstr(w, "last_exit"))) != 0)
+        proto_oom();
+}
+
+/* Below the table: one line per worker that is down, with what the
+ * supervisor knows of it. */
+static void status_down_lines(const json_t *rows)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(rows, i, r) {
+        if (json_is_true(json_object_get(r, "alive")))
+            continue;
+        printf("%s: down", jstr(r, "service"));
+        if (json_object_get(r, "state"))
+            printf(" (%s)", jstr(r, "state"));
+        if (json_object_get(r, "down_since"))
+            printf(" since %s", jstr(r, "down_since"));
+        if (json_object_get(r, "last_exit"))
+            printf(", last exit: %s", jstr(r, "last_exit"));
+        if (json_object_get(r, "restarts"))
+            printf(", %lld restarts", jint(r, "restarts"));
+        printf("; log: %s\n", jstr(r, "log"));
+    }
+}
+
 static int cmd_status(cli_t *cli)
 {
     json_t *rows = json_array();
+    json_t *sup = backend_supervision(cli);
     int down = 0;
     for (int i = 0; config_services[i]; i++) {
         json_t *h;
@@ -256,8 +309,11 @@ static int cmd_status(cli_t *cli)
             row = json_pack("{s:s, s:b, s:b}", "service", config_services[i], "alive", 0,
                             "ready", 0);
         }
+        status_supervision(cli, proto_nonnull(row), json_object_get(sup, config_services[i]),
+                           rc != EXIT_OKAY);
         json_array_append_new(rows, row);
     }
+    json_decref(sup);
     if (cli->json) {
         size_t i;
         json_t *v;
@@ -266,8 +322,9 @@ static int cmd_status(cli_t *cli)
     } else {
         static const char *cols[] = {"service", "alive", "ready", "pid", "version", "uptime_ms",
                                      "requests", "queue_depth", "last_seq", "lag", "breaker",
-                                     NULL};
+                                     "state", "restarts", NULL};
         output_table(stdout, rows, cols);
+        status_down_lines(rows);
     }
     fflush(stdout);
     json_decref(rows);

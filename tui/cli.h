@@ -62,8 +62,12 @@ int cli_curve(cli_t *cli, const char *service, zio_curve_t *out);
  * is "logs"). */
 int cmd_logs(cli_t *cli, int argc, char **argv);
 
-/* backend_ctl.c: `counter backend start|stop|restart|status [SERVICE]`. */
+/* backend_ctl.c: `counter backend start|stop|restart [SERVICE], stall SERVICE [S]`. */
 int backend_ctl(cli_t *cli, int argc, char **argv);
+/* The supervisor's view of every service ({"SERVICE": {"state", "pid",
+ * "restarts", "last_exit", "down_since", "log", ...}}: caller owns it), or
+ * NULL when no supervisor runs. */
+json_t *backend_supervision(cli_t *cli);
 /* Is the service's worker running? Sets *pid when it is. */
 int backend_running(const config_t *cfg, const char *service, int *pid);
 

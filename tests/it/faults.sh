@@ -16,6 +16,8 @@ assert_error 1 "forbidden.*faults\.enabled" "pays faults latency_ms=500 without 
     counter pays faults latency_ms=500
 assert_error 1 "forbidden" "pays faults decline=true without faults.enabled" \
     counter pays faults decline=true
+assert_error 1 "forbidden.*faults\.enabled" "backend stall catalog without faults.enabled" \
+    counter backend stall catalog 5
 assert_no_match "$(cat "$COUNTER_HOME/log/payment.log")" "faults set by" \
     "payment logged no change of its faults"
 # Nothing changed: payment neither declines nor fails nor waits.

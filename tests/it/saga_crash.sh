@@ -27,7 +27,8 @@ wait_for 10 "order is stopped" is_stopped order
 # kills it; sets CRASH_ID (the placement's order id).
 crash_at() {
     local point=$1 qty=$2
-    run env COUNTER_FAULT="$point" "$COUNTER_BIN" backend start order
+    # (not restarted by the supervisor: the test looks at it while it is down)
+    run env COUNTER_FAULT="$point" COUNTER_SUPERVISOR_RESTART=0 "$COUNTER_BIN" backend start order
     assert_eq "$RUN_RC" 0 "COUNTER_FAULT=$point counter backend start order" || return 1
     run counter orders place customer=1 food=1 qty="$qty"
     if [ "$RUN_RC" -eq 3 ] || [ "$RUN_RC" -eq 1 ]; then

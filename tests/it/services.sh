@@ -46,6 +46,6 @@ backend_start || die "the backend does not start"
 locks=$(for s in $list; do is_running "$s" && echo "$s"; done)
 assert_eq "$locks" "$list" "every listed service runs"
 assert_eq "$(cd "$COUNTER_HOME/run" && ls ./*.lock | sed 's|^\./||; s|\.lock$||' | sort)" \
-    "$(printf '%s\n' "$list" | sort)" "the lock files are those of the listed services"
+    "$(printf '%s\n' $list supervisor | sort)" "the lock files are those of the listed services and the supervisor's"
 
 finish
