@@ -10,6 +10,12 @@
 # order, nothing else is; the audit is OK.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/saga_lib.sh"
+# Payment made slow on purpose (500 ms a call, one call at a time) answers
+# nothing else - health included - while 100 clients' calls drain: the
+# supervisor's liveness check would take it for stuck and restart it, and the
+# new process would have lost the injected latency. Liveness is off here
+# (tests/it/supervise.sh tests it).
+export COUNTER_SUPERVISOR_STUCK_MS=0
 
 [ -x "$LOADGEN_BIN" ] || die "$LOADGEN_BIN is missing: make ${BUILD##*/}/tests/loadgen"
 
