@@ -51,7 +51,8 @@ assert_eq "$(counter --json status | jq -s -c 'map(.ready) | unique')" '[true]' 
 
 attempts=$(jqr "$lg" .attempts)
 placed=$(jqr "$lg" .placed)
-note "availability $(jqr "$lg" 'if .attempts > 0 then (10000 * .placed / .attempts | floor) / 100 else 0 end')% ($placed/$attempts)"
+avail=$(jqr "$lg" 'if .attempts > 0 then 100 * .placed / .attempts else 0 end')
+note "availability $(LC_ALL=C printf '%.2f' "$avail")% ($placed/$attempts)"
 assert_eq "$(jqr "$lg" '.attempts >= 5000')" true "loadgen offered at least 5000 placements ($attempts)"
 assert_eq "$(jqr "$lg" '.rejects | tostring')" '{}' "no placement refused or unanswered (none unavailable)"
 assert_eq "$placed" "$attempts" "every placement was answered ok"
