@@ -143,7 +143,8 @@ static void *sync_main(void *arg)
     service_t *s = arg;
     while (!atomic_load(&s->sh->stop)) {
         zmq_pollitem_t item = {s->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 200) <= 0)
+        /* 50 ms: a stop (a restart, when nobody serves) waits for this */
+        if (zmq_poll(&item, 1, 50) <= 0)
             continue;   /* timeout, or EINTR from a signal meant for the main thread */
         request_t *r = request_recv(s->sock, ZMQ_DONTWAIT);
         if (!r)
@@ -164,8 +165,8 @@ static void *background_main(void *arg)
     }
     while (!atomic_load(&b->sh->stop)) {
         b->def->background(b);
-        for (int i = 0; i < 10 && !atomic_load(&b->sh->stop); i++) {
-            struct timespec ts = {0, 100 * 1000000L};
+        for (int i = 0; i < 40 && !atomic_load(&b->sh->stop); i++) {
+            struct timespec ts = {0, 25 * 1000000L};
             nanosleep(&ts, NULL);
         }
     }
@@ -579,6 +580,10 @@ int service_run(const svc_def_t *def, config_t *cfg, const keys_t *keys)
     static broker_t broker;
     broker = (broker_t){.svc = &rt.main, .backend = rt.backend, .nthreads = rt.nthreads};
     status = loop(&broker, rt.req_ep);
+    /* Take no more requests while the rest stops: what clients send now
+     * waits in their queue for the next process instead of being lost
+     * here (a rolling restart, DESIGN section 6). */
+    zio_close(&rt.main.sock);
     log_info("stopping");
     notify_stopping("stopping");
 out:

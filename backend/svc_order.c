@@ -271,7 +271,7 @@ static int thread_start(service_t *svc)
     calls[ORDER_CATALOG] = connect_to(svc, "catalog", t, 2);
     calls[ORDER_DELIVERY] = connect_to(svc, "delivery", t, 2);
     calls[ORDER_PAYMENT] =
-        connect_to(svc, "payment", (int)config_int(cfg, "breaker.timeout_ms"), 1);
+        connect_to(svc, "payment", (int)config_int(cfg, "breaker.timeout_ms"), 2);
     for (int i = 0; i < ORDER__PEERS; i++) {
         if (!calls[i]) {
             thread_stop(svc);

@@ -54,7 +54,7 @@ const config_key_t config_keys[] = {
     INT("client.timeout_ms", 1, MS_MAX, "700", "counter: each of two tries of a request"),
     INT("order.call_timeout_ms", 1, MS_MAX, "1000",
         "order: each of two tries of a call to another service"),
-    INT("breaker.timeout_ms", 1, MS_MAX, "1000", "order: the one try of a call to payment"),
+    INT("breaker.timeout_ms", 1, MS_MAX, "1000", "order: each of two tries of a call to payment"),
     INT("breaker.failures", 1, 1000000, "5", "failed payment calls in a row that open the breaker"),
     INT("breaker.slow_ms", 1, MS_MAX, "300", "a payment call slower than this counts as failed"),
     INT("breaker.open_ms", 1, 3600000, "3000", "how long the breaker stays open"),

@@ -2,10 +2,11 @@
  * loadgen - places orders from many concurrent clients over real sockets.
  *
  *   loadgen [-c CLIENTS] [-r RATE] [-d SECONDS] [-n MAX] [-C CUSTOMERS] [-F FOODS] [-q QTY]
- *           [-t TIMEOUT_MS]
+ *           [-t TIMEOUT_MS] [-a ATTEMPTS]
  *
- * Each client is a thread with its own REQ socket (Lazy Pirate client, one
- * attempt) sending order.place, as the manager whose session token is in
+ * Each client is a thread with its own REQ socket (Lazy Pirate client,
+ * ATTEMPTS tries of TIMEOUT_MS each, default one; a retry resends the same
+ * request id, so order's dedupe applies it once) sending order.place, as the manager whose session token is in
  * COUNTER_TOKEN or $COUNTER_HOME/session (managers place orders for any
  * customer), for a random customer in
  * 1..CUSTOMERS and food in 1..FOODS. RATE is the total offered rate per
@@ -40,7 +41,7 @@ static struct {
     double rate;
     long long stop_at;
     long max;
-    int customers, foods, qty, timeout_ms;
+    int customers, foods, qty, timeout_ms, attempts;
     atomic_long issued;
     atomic_long counts[ERR__COUNT];
     atomic_long nsamples, nbusy;
@@ -72,7 +73,7 @@ static void *client_main(void *arg)
     client_t *c = client_new(g.ctx, g.endpoint, &g.curve);
     if (!c)
         return NULL;
-    client_set_timeout(c, g.timeout_ms, 1);
+    client_set_timeout(c, g.timeout_ms, g.attempts);
     client_set_caller(c, g.credential);
     double interval_us = g.rate > 0 ? 1e6 * g.clients / g.rate : 0;
     long long next = mono_us() + (long long)(interval_us * idx / g.clients);
@@ -132,7 +133,8 @@ int main(int argc, char **argv)
     g.foods = 1;
     g.qty = 1;
     g.timeout_ms = 5000;
-    while ((opt = getopt(argc, argv, "c:r:d:n:C:F:q:t:")) != -1) {
+    g.attempts = 1;
+    while ((opt = getopt(argc, argv, "c:r:d:n:C:F:q:t:a:")) != -1) {
         switch (opt) {
         case 'c': g.clients = atoi(optarg); break;
         case 'r': g.rate = atof(optarg); break;
@@ -142,14 +144,15 @@ int main(int argc, char **argv)
         case 'F': g.foods = atoi(optarg); break;
         case 'q': g.qty = atoi(optarg); break;
         case 't': g.timeout_ms = atoi(optarg); break;
+        case 'a': g.attempts = atoi(optarg); break;
         default:
             fprintf(stderr, "usage: loadgen [-c CLIENTS] [-r RATE] [-d SECONDS] [-n MAX] "
-                            "[-C CUSTOMERS] [-F FOODS] [-q QTY] [-t TIMEOUT_MS]\n");
+                            "[-C CUSTOMERS] [-F FOODS] [-q QTY] [-t TIMEOUT_MS] [-a ATTEMPTS]\n");
             return 2;
         }
     }
     if (g.clients < 1 || g.clients > 1000 || g.customers < 1 || g.foods < 1 || g.qty < 1 ||
-        seconds <= 0 || seconds > 3600) {
+        g.attempts < 1 || g.attempts > 100 || seconds <= 0 || seconds > 3600) {
         fprintf(stderr, "loadgen: bad arguments\n");
         return 2;
     }
