@@ -8,8 +8,9 @@
 #     command ended with exit 3 (unreachable) or an `unavailable` error;
 #     business answers (insufficient_stock, conflict, payment_busy...) are
 #     allowed, counted and printed, and so is the final answer to a placement
-#     that the order worker's recovery compensated after a kill ("the order
-#     could not be completed; nothing was charged": see below);
+#     refused whole after a kill of order or payment ("the order
+#     could not be completed" / "payment is unavailable; nothing was
+#     charged": see below);
 #   - counter audit is OK (no lost and no doubled effect), and the orders that
 #     exist are exactly the placements the clients were told about (see
 #     "counting orders" below);
@@ -146,14 +147,17 @@ while IFS= read -r line; do note "  $line"; done <<<"$answers"
 # "unavailable: the order could not be completed; nothing was charged". It is
 # an answer, not a lost request (the client knows no order exists: checked
 # below), so it is counted apart as "interrupted", not as unanswered.
-interrupted_re='unavailable: the order could not be completed; nothing was charged'
-interrupted=$(grep -c "$interrupted_re" "$SCRATCH/all.log")
-note "placements interrupted by a kill of order, compensated and answered so: $interrupted"
-lost=$(grep -E '^[a-z]+ (3|[4-9]|[0-9]{2,}) |unavailable|no answer' "$SCRATCH/all.log" | grep -v "$interrupted_re")
+# Likewise a placement whose payment call met a killed payment worker before
+# the breaker opened is refused as a whole ("payment is unavailable; nothing
+# was charged"): a final answer, counted apart too, with no order behind it.
+interrupted_re='unavailable: (the order could not be completed|payment is unavailable); nothing was charged'
+interrupted=$(grep -Ec "$interrupted_re" "$SCRATCH/all.log")
+note "placements refused whole after a kill of order or payment (nothing charged, no order): $interrupted"
+lost=$(grep -E '^[a-z]+ (3|[4-9]|[0-9]{2,}) |unavailable|no answer' "$SCRATCH/all.log" | grep -Ev "$interrupted_re")
 assert_eq "$lost" "" "no request ended unanswered (exit 3 or unavailable) within the retry budget" ||
     note "unanswered: $(grep -c . <<<"$lost")"
 other=$(grep -vE '^[a-z]+ 0 |insufficient_stock|conflict|payment_busy' "$SCRATCH/all.log" |
-    grep -v "$interrupted_re" | grep -vE '^[a-z]+ (3) |unavailable|no answer')
+    grep -Ev "$interrupted_re" | grep -vE '^[a-z]+ (3) |unavailable|no answer')
 assert_eq "$other" "" "every other answer is ok or a business answer"
 
 # ---- counting orders ------------------------------------------------------------------
@@ -167,7 +171,7 @@ assert_eq "$other" "" "every other answer is ok or a business answer"
 grep -E '^place 0 ' "$SCRATCH/all.log" | awk '{print $3}' | sort >"$SCRATCH/acked.ids"
 # (An interrupted placement is not unanswered: it must have made no order.)
 unacked=$(grep -E '^place (3|[4-9]) |^place .*(unavailable|no answer)' "$SCRATCH/all.log" |
-    grep -vc "$interrupted_re")
+    grep -Evc "$interrupted_re")
 acked=$(wc -l <"$SCRATCH/acked.ids")
 assert_eq "$(sort -u "$SCRATCH/acked.ids" | wc -l)" "$acked" "every acknowledged order id was told once ($acked)"
 # The delivery team stops playing before the audit: the audit reads each
