@@ -348,7 +348,8 @@ int cmd_logs(cli_t *cli, int argc, char **argv)
             fprintf(stderr, "counter: no log of %s: %s: %s\n", s, f->path, strerror(errno));
         tail_service(f, want, &all);
     }
-    qsort(all.v, all.n, sizeof all.v[0], by_time);
+    if (all.n > 1)   /* (none with --lines 0: qsort must not get NULL) */
+        qsort(all.v, all.n, sizeof all.v[0], by_time);
     int rc = EXIT_OKAY;
     for (size_t i = all.n > want ? all.n - want : 0; i < all.n && rc == EXIT_OKAY; i++)
         if (fputs(all.v[i].text, stdout) == EOF)

@@ -62,8 +62,8 @@ done
 pid=$(lock_pid catalog)
 assert_rc 0 "backend stall catalog 30" counter backend stall catalog 30
 t0=$(now_ms)
-# Two tries of 4 s each: the first waits in the stalled worker's queue.
-COUNTER_CLIENT_TIMEOUT_MS=4000 "$COUNTER_BIN" foods add name=stalled stock=5 price=100 \
+# Two tries of 4 s each (x TIME_SCALE): the first waits in the stalled worker's queue.
+COUNTER_CLIENT_TIMEOUT_MS=$((4000 * TIME_SCALE)) "$COUNTER_BIN" foods add name=stalled stock=5 price=100 \
     >"$SCRATCH/add.out" 2>"$SCRATCH/add.err" &
 add=$!
 ready_within stall catalog "$pid" "$t0" 5000
